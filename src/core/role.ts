@@ -1,0 +1,70 @@
+import type { Logger } from './logger.js';
+import { Lifecycle } from './lifecycle.js';
+import { createLogger } from './logger.js';
+import { createRegistry, serveMetrics, type Registry } from './metrics.js';
+import { opt, parseOptions, renderHelp, type OptionSpecs, type OptionValues } from './options.js';
+
+/** The options every role has. */
+export const commonOptions = {
+  logLevel: opt.choice('log level', ['trace', 'debug', 'info', 'warn', 'error', 'silent'], 'info'),
+  metricsPort: opt.port('port of the Prometheus /metrics server; 0 turns it off', 9464),
+  metricsHost: opt.string('address the /metrics server binds to', '0.0.0.0'),
+  grace: opt.duration('how long in-flight work may take to finish after SIGTERM', '10s', 's'),
+} satisfies OptionSpecs;
+
+export type CommonOptions = OptionValues<typeof commonOptions>;
+
+export interface RoleContext {
+  logger: Logger;
+  lifecycle: Lifecycle;
+  registry: Registry;
+  positionals: string[];
+}
+
+/**
+ * A role: its flags and what it does. `run` resolves with an exit code when the role is done by
+ * itself (a bench), or with undefined when it serves until a signal.
+ */
+export interface Role<S extends OptionSpecs = OptionSpecs> {
+  name: string;
+  summary: string;
+  usage?: string;
+  positionals?: boolean;
+  /** Roles that serve their own HTTP port expose /metrics there and default the metrics port off. */
+  options: S;
+  run(options: OptionValues<S> & CommonOptions, context: RoleContext): Promise<number | undefined>;
+}
+
+export function defineRole<S extends OptionSpecs>(role: Role<S>): Role<S> {
+  return role;
+}
+
+export function roleHelp(role: Role): string {
+  return renderHelp(role.name, role.summary, { ...role.options, ...commonOptions }, role.usage);
+}
+
+/** Parses flags, sets up logging, metrics and signals, runs the role, and exits with its code. */
+export async function runRole(role: Role, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const specs = { ...role.options, ...commonOptions };
+  const parsed = parseOptions(specs, argv, env, role.positionals);
+  if (parsed.help) {
+    process.stdout.write(roleHelp(role));
+    return;
+  }
+  const options = parsed.values as OptionValues<typeof specs>;
+  const logger = createLogger(role.name, options.logLevel);
+  const lifecycle = new Lifecycle(logger, options.grace);
+  lifecycle.installSignalHandlers();
+  const registry = createRegistry(role.name);
+  const metricsServer = await serveMetrics(registry, options.metricsPort, options.metricsHost, logger);
+  if (metricsServer) lifecycle.onShutdown('metrics server', () => new Promise<void>((r) => {
+    metricsServer.close(() => r());
+    metricsServer.closeAllConnections();
+  }));
+
+  const code = await role.run(options, { logger, lifecycle, registry, positionals: parsed.positionals });
+  if (code !== undefined) {
+    const clean = await lifecycle.shutdown('done');
+    process.exit(code !== 0 ? code : clean ? 0 : 1);
+  }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// The netlab CLI: picks the role from argv and hands over. Roles load lazily so one role's
+// dependencies (a broker client, LMDB) never slow down or break another.
+import { EXIT_BAD_USAGE, NetlabError, OptionError } from './core/errors.js';
+import type { Role } from './core/role.js';
+
+type RoleModule = { default: Role<any> };
+
+const ROLES: Record<string, { summary: string; load: () => Promise<RoleModule> }> = {
+  messenger: { summary: 'HTTP chat store on PostgreSQL with gap-free global order', load: () => import('./commands/messenger.js') },
+  'messenger-bench': { summary: 'load and verify messenger replicas (the exercise client)', load: () => import('./commands/messenger-bench.js') },
+
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(ROLES).map((r) => r.length));
+  return [
+    'netlab: a lab of network services to deploy, load and observe',
+    '',
+    'Usage: netlab <role> [flags]      netlab <role> --help',
+    '',
+    'Roles:',
+    ...Object.entries(ROLES).map(([name, r]) => `  ${name.padEnd(width)}  ${r.summary}`),
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const entry = ROLES[name];
+  if (!entry) {
+    process.stderr.write(`netlab: unknown role "${name}" (try netlab --help)\n`);
+    process.exitCode = EXIT_BAD_USAGE;
+    return;
+  }
+  const { runRole } = await import('./core/role.js');
+  try {
+    await runRole((await entry.load()).default, rest, process.env);
+  } catch (err) {
+    if (err instanceof OptionError) {
+      for (const line of err.message.split('\n')) process.stderr.write(`netlab ${name}: ${line}\n`);
+      process.exit(EXIT_BAD_USAGE);
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      process.stderr.write(`netlab ${name}: ${(err as Error).message}\n`);
+      process.exit(EXIT_BAD_USAGE);
+    }
+    const message = err instanceof NetlabError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`netlab ${name}: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+await main(process.argv.slice(2));
