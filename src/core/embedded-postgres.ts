@@ -54,6 +54,9 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
         ...ids,
         env: { ...process.env, LC_ALL: 'C' },
       });
+    } catch (err) {
+      const stderr = String((err as { stderr?: string }).stderr ?? '').trim().replace(/\s*\n\s*/g, ' ');
+      throw new Error(`initdb failed in ${dataDir}: ${stderr || (err as Error).message}`, { cause: err });
     } finally {
       await rm(pwfile, { force: true });
     }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -19,6 +19,7 @@ export async function setup(project: TestProject): Promise<void> {
   let url = process.env.DATABASE_URL;
   if (!url) {
     dir = await mkdtemp(join(tmpdir(), 'netlab-test-pg-'));
+    await chmod(dir, 0o755); // the server runs as user postgres when tests run as root
     const port = 55000 + Math.floor(Math.random() * 5000);
     embedded = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port, logger: silentLogger });
     url = embedded.url;
