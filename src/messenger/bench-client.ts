@@ -10,6 +10,8 @@ export const USER_NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gr
 /** Attempts of one request before it counts as an error (a dead replica is retried on another). */
 export const MAX_ATTEMPTS = 20;
 const RETRY_BACKOFF_MS = 25;
+/** A replica that refused or dropped a connection is left alone this long before it is tried again. */
+export const REPLICA_COOLDOWN_MS = 1000;
 
 export interface BenchOptions {
   urls: string[];
@@ -52,9 +54,18 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const runId = Math.random().toString(36).slice(2, 8);
   const count = (key: string) => (errors[key] = (errors[key] ?? 0) + 1);
 
+  const downUntil = options.urls.map(() => 0);
+  /** A random replica, avoiding those that failed recently (and `avoid`) while another is left. */
+  function pick(avoid = -1): number {
+    const now = performance.now();
+    const healthy = pools.map((_, i) => i).filter((i) => i !== avoid && downUntil[i]! <= now);
+    const from = healthy.length > 0 ? healthy : pools.map((_, i) => i).filter((i) => i !== avoid || pools.length === 1);
+    return from[Math.floor(Math.random() * from.length)]!;
+  }
+
   async function send(sender: string, text: string): Promise<MessageView[] | undefined> {
     const body = JSON.stringify({ sender, text });
-    let replica = Math.floor(Math.random() * pools.length);
+    let replica = pick();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       let retryable = true;
       try {
@@ -68,10 +79,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         retryable = res.statusCode === 503;
       } catch (err) {
         count((err as { code?: string }).code ?? 'network');
+        downUntil[replica] = performance.now() + REPLICA_COOLDOWN_MS;
       }
       if (!retryable) return undefined;
       retries++;
-      if (pools.length > 1) replica = (replica + 1 + Math.floor(Math.random() * (pools.length - 1))) % pools.length;
+      replica = pick(replica);
       await new Promise((r) => setTimeout(r, RETRY_BACKOFF_MS * Math.min(attempt, 8)));
     }
     return undefined;
