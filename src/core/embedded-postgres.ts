@@ -67,7 +67,23 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
     env: { ...process.env, LC_ALL: 'C' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  await waitReady(child, logger);
+  try {
+    await waitReady(child, logger);
+  } catch (err) {
+    // Another process (a second replica started at the same moment) won the race for this data
+    // directory: wait for its server and share it.
+    if (!/postmaster\.pid/.test((err as Error).message)) throw err;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (await answers(adminUrl)) {
+        logger.info({ dataDir, port }, `using the embedded PostgreSQL another process started in ${dataDir} on port ${port}`);
+        await ensureDatabase(adminUrl);
+        return { url, owned: false, stop: async () => {} };
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw err;
+  }
   await ensureDatabase(adminUrl);
   logger.info({ dataDir, port }, `embedded PostgreSQL started in ${dataDir} on port ${port} (DATABASE_URL unset)`);
   return { url, owned: true, stop: () => stopChild(child) };

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { Pool } from 'undici';
 import { histogram, summarize, type LatencySummary } from '../core/latency-stats.js';
+import { LoadHttpConnection } from '../core/load-http-client.js';
 import type { Logger } from '../core/logger.js';
 import { ProgressBar } from '../core/progress.js';
 import type { MessageView } from './protocol.js';
@@ -42,7 +42,9 @@ export const userNames = (n: number): string[] => Array.from({ length: n }, (_, 
 
 /** The exercise's client: `workers` concurrent loops, each sending `requests` messages in sequence. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const pools = options.urls.map((url) => new Pool(url, { connections: options.workers, pipelining: 1, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs }));
+  // One keep-alive connection per worker and replica, opened on first use.
+  const connections = Array.from({ length: options.workers }, () => options.urls.map((url) => LoadHttpConnection.fromUrl(url, options.timeoutMs)));
+  const replicas = options.urls.map((_, i) => i);
   const names = userNames(options.users);
   const errors: Record<string, number> = {};
   const perReplica = options.urls.map(() => 0);
@@ -58,25 +60,24 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   /** A random replica, avoiding those that failed recently (and `avoid`) while another is left. */
   function pick(avoid = -1): number {
     const now = performance.now();
-    const healthy = pools.map((_, i) => i).filter((i) => i !== avoid && downUntil[i]! <= now);
-    const from = healthy.length > 0 ? healthy : pools.map((_, i) => i).filter((i) => i !== avoid || pools.length === 1);
+    const healthy = replicas.filter((i) => i !== avoid && downUntil[i]! <= now);
+    const from = healthy.length > 0 ? healthy : replicas.filter((i) => i !== avoid || replicas.length === 1);
     return from[Math.floor(Math.random() * from.length)]!;
   }
 
-  async function send(sender: string, text: string): Promise<MessageView[] | undefined> {
+  async function send(worker: number, sender: string, text: string): Promise<MessageView[] | undefined> {
     const body = JSON.stringify({ sender, text });
     let replica = pick();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       let retryable = true;
       try {
-        const res = await pools[replica]!.request({ method: 'POST', path: '/messages', headers: { 'content-type': 'application/json' }, body });
-        const text = await res.body.text();
-        if (res.statusCode === 201) {
+        const res = await connections[worker]![replica]!.request('POST', '/messages', 'application/json', body);
+        if (res.status === 201) {
           perReplica[replica]!++;
-          return (JSON.parse(text) as { messages: MessageView[] }).messages;
+          return options.verify ? (JSON.parse(res.body.toString('utf8')) as { messages: MessageView[] }).messages : [];
         }
-        count(`http_${res.statusCode}`);
-        retryable = res.statusCode === 503;
+        count(`http_${res.status}`);
+        retryable = res.status === 503;
       } catch (err) {
         count((err as { code?: string }).code ?? 'network');
         downUntil[replica] = performance.now() + REPLICA_COOLDOWN_MS;
@@ -94,7 +95,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const sender = names[Math.floor(Math.random() * names.length)]!;
       const text = `${runId} w${w} r${r}`;
       const sentAt = performance.now();
-      const messages = await send(sender, text);
+      const messages = await send(w, sender, text);
       const answeredAt = performance.now();
       if (messages) {
         latencies.push(answeredAt - sentAt);
@@ -107,7 +108,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const started = performance.now();
   await Promise.all(Array.from({ length: options.workers }, (_, w) => worker(w)));
   const totalSeconds = (performance.now() - started) / 1000;
-  await Promise.all(pools.map((p) => p.close()));
+  for (const row of connections) for (const c of row) c.close();
 
   const ok = latencies.length;
   return {

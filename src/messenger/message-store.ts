@@ -6,6 +6,12 @@ import { WINDOW_SIZE, type MessageView, type NewMessage } from './protocol.js';
 import { WriteBatcher } from './write-batcher.js';
 
 const POST_SQL = 'SELECT seq, sender, text, sent_at, user_count FROM netlab_post_messages($1::text[], $2::text[])';
+/**
+ * netlab_post_messages commits asynchronously so the ordering lock is not held through an fsync.
+ * This synchronous commit (it takes a transaction id, so it writes a commit record) flushes the WAL
+ * past that commit: only then is the group durable and answered. See prisma/migrations/*_async_commit_then_flush.
+ */
+const FLUSH_SQL = 'SELECT pg_current_xact_id()';
 
 interface Row {
   seq: string;
@@ -60,10 +66,14 @@ export class MessageStore {
 
   private async writeGroup(items: NewMessage[]): Promise<string[]> {
     let rows: Row[];
+    let client: pg.PoolClient | undefined;
     try {
-      const result = await this.options.pool.query<Row>(POST_SQL, [items.map((m) => m.sender), items.map((m) => m.text)]);
-      rows = result.rows;
+      client = await this.options.pool.connect();
+      rows = (await client.query<Row>(POST_SQL, [items.map((m) => m.sender), items.map((m) => m.text)])).rows;
+      await client.query(FLUSH_SQL);
+      client.release();
     } catch (err) {
+      client?.release(err as Error);
       throw this.databaseError(err);
     }
     const json = new Map<number, string>();

@@ -1,9 +1,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { bodyLimit } from 'hono/body-limit';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../core/embedded-postgres.js';
 import { NetlabError } from '../core/errors.js';
-import { createHttpApp, errorBody, serveHttp } from '../core/http.js';
+import { createHttpApp, errorBody, readBody, serveHttp } from '../core/http.js';
 import { sleep } from '../core/lifecycle.js';
 import { Counter, Gauge, Histogram } from '../core/metrics.js';
 import type { RoleContext } from '../core/role.js';
@@ -83,22 +82,19 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
       return c.json(errorBody(`database unavailable: ${(err as Error).message}`, 'NETLAB_ERR_DB_UNAVAILABLE'), 503);
     }
   });
-  app.post(
-    '/messages',
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new NetlabError('NETLAB_ERR_BODY_TOO_LARGE', `request body is over ${MAX_BODY_BYTES} bytes`); } }),
-    async (c) => {
-      const type = c.req.header('content-type') ?? '';
-      if (!/^application\/json\s*(;|$)/i.test(type)) throw new NetlabError('NETLAB_ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch {
-        throw new NetlabError('NETLAB_ERR_BAD_JSON');
-      }
-      const json = await store.post(parseNewMessage(body));
-      return c.body(json, 201, { 'content-type': 'application/json' });
-    },
-  );
+  app.post('/messages', async (c) => {
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/json\s*(;|$)/i.test(type)) throw new NetlabError('NETLAB_ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+    const raw = await readBody(c, MAX_BODY_BYTES);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new NetlabError('NETLAB_ERR_BAD_JSON');
+    }
+    const json = await store.post(parseNewMessage(body));
+    return c.body(json, 201, { 'content-type': 'application/json' });
+  });
   app.get('/messages', async (c) => {
     const { limit, before } = parseHistoryQuery(c.req.query('limit'), c.req.query('before'));
     return c.json({ messages: await store.history(limit, before) });
