@@ -20,6 +20,8 @@ export interface EmbeddedPostgres {
   url: string;
   /** True when this process started the server (and so stops it); false when it joined one already running. */
   owned: boolean;
+  /** The postmaster's process id when this process started it. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -86,7 +88,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
   }
   await ensureDatabase(adminUrl);
   logger.info({ dataDir, port }, `embedded PostgreSQL started in ${dataDir} on port ${port} (DATABASE_URL unset)`);
-  return { url, owned: true, stop: () => stopChild(child) };
+  return { url, owned: true, pid: child.pid, stop: () => stopChild(child) };
 }
 
 async function binaries(): Promise<{ initdb: string; postgres: string }> {

@@ -18,7 +18,14 @@ export interface Child {
 /** Every process the lab starts, so that none outlives it. */
 export class ChildSet {
   private readonly children: Child[] = [];
+  private readonly adopted: (() => Promise<void>)[] = [];
   readonly pids: number[] = [];
+
+  /** A process started some other way (the embedded PostgreSQL): stopped with the children, after them. */
+  adopt(pid: number | undefined, stop: () => Promise<void>): void {
+    if (pid) this.pids.push(pid);
+    this.adopted.push(stop);
+  }
 
   /** Starts `netlab <args>`; its stdout and stderr go to `logFile` and are kept for inspection. */
   start(name: string, args: string[], options: { env?: NodeJS.ProcessEnv; logFile: string }): Child {
@@ -61,5 +68,6 @@ export class ChildSet {
   /** SIGTERM to every child still running, SIGKILL after CHILD_STOP_MS. */
   async stopAll(): Promise<void> {
     await Promise.all(this.children.map((c) => c.stop()));
+    for (const stop of this.adopted.splice(0)) await stop();
   }
 }

@@ -22,11 +22,23 @@ export async function runLab(options: LabOptions, { logger, lifecycle }: RoleCon
   const dir = resolve(options.out ?? join('results', timestamp()));
   await mkdir(dir, { recursive: true });
   const children = new ChildSet();
-  lifecycle.onShutdown('lab processes', () => children.stopAll());
   const chosen = EXPERIMENTS.filter((e) => options.only.includes(e.name));
   const status = new LiveStatus(chosen.map((e) => e.name));
   const startedAt = new Date().toISOString();
   const results: { dir: string; report: ExperimentReport }[] = [];
+  const record = (passed: boolean, interrupted: boolean) =>
+    writeFile(
+      join(dir, 'lab.json'),
+      JSON.stringify({ startedAt, finishedAt: new Date().toISOString(), quick: options.quick, passed, interrupted, pids: children.pids, experiments: results.map((r) => r.report) }, null, 2) + '\n',
+    );
+  // Hooks run last-registered first: stop every process, then record what ran.
+  lifecycle.onShutdown('lab record', async () => {
+    if (lifecycle.signal.reason !== 'done') await record(false, true);
+  });
+  lifecycle.onShutdown('lab processes', () => {
+    status.stop();
+    return children.stopAll();
+  });
 
   for (const experiment of chosen) {
     if (lifecycle.closing) break;
@@ -58,10 +70,7 @@ export async function runLab(options: LabOptions, { logger, lifecycle }: RoleCon
   const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   await writeFile(join(dir, 'report.html'), await renderReportHtml(results, { startedAt, machine, quick: options.quick }));
   const passed = results.length === chosen.length && results.every((r) => reportPassed(r.report));
-  await writeFile(
-    join(dir, 'lab.json'),
-    JSON.stringify({ startedAt, finishedAt: new Date().toISOString(), quick: options.quick, passed, pids: children.pids, experiments: results.map((r) => r.report) }, null, 2) + '\n',
-  );
+  await record(passed, false);
   process.stdout.write(summaryTable(results) + `\nreport: ${join(dir, 'report.html')}\n`);
   return passed ? 0 : 1;
 }

@@ -33,6 +33,7 @@ export const messengerExperiment: Experiment = {
       const embedded = await startEmbeddedPostgres({ dataDir: '.netlab/pg', logger: ctx.logger });
       databaseUrl = embedded.url;
       stopDatabase = () => embedded.stop();
+      ctx.children.adopt(embedded.pid, stopDatabase);
     }
     try {
       ctx.progress('starting 2 replicas');

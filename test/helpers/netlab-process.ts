@@ -24,8 +24,9 @@ export interface NetlabProcess {
 }
 
 /** Runs `node dist/main.js <args>` with the current Node, capturing output. */
-export function startNetlab(args: string[], env: NodeJS.ProcessEnv = {}): NetlabProcess {
+export function startNetlab(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): NetlabProcess {
   const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd,
     env: { ...process.env, METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
