@@ -55,7 +55,7 @@ describe('parseOptions', () => {
 
   it('renders help with every flag and its env twin', () => {
     const help = renderHelp('messenger', 'chat', specs);
-    for (const [flag, env] of [['--port <port>', 'PORT'], ['--database-url <url>', 'DATABASE_URL'], ['--verify', 'VERIFY']]) {
+    for (const [flag, env] of [['--port <port>', 'PORT'], ['--database-url <url>', 'DATABASE_URL'], ['--verify', 'VERIFY']] as const) {
       expect(help).toMatch(new RegExp(`${flag.replace(/[<>]/g, '.')}\\s+${env}`));
     }
     expect(help).toContain('(default 8080)');

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { waitForHttp as waitUntilReady } from '../../src/core/net.js';
+
+export { freePort } from '../../src/core/net.js';
 
 /** The built CLI; `npm test` builds it first (pretest). */
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -90,31 +92,6 @@ export function startNetlab(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: s
   };
 }
 
-/** A TCP port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls until `url` answers 200 (or the timeout passes). */
-export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${last})`);
-}
+export const waitForHttp = (url: string, timeoutMs = 30_000): Promise<void> => waitUntilReady(url, timeoutMs);
