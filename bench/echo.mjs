@@ -1,0 +1,92 @@
+// npm run bench:echo — every echo model and the two Python baselines under the same generator
+// processes (64 B / 1 KiB / 16 KiB x 1 / 50 / 500 connections), then 10,000 idle connections on the
+// loop model. Writes the "## Echo" section of docs/benchmarks.md and docs/echo-results.png.
+// Usage: node bench/echo.mjs [--quick] [--no-write]
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadAverage, machine, netlab, ROOT, writeSection } from './lib.mjs';
+
+const quick = process.argv.includes('--quick');
+const write = !process.argv.includes('--no-write');
+/** Load average above this (per core) before the run means other work shared the machine. */
+const BUSY_LOAD_PER_CORE = 0.3;
+
+const ARGS = quick
+  ? ['--models', 'loop,cluster,threads', '--baseline', 'python', '--sizes', '64', '--connections', '50', '--duration', '1s', '--warmup', '300ms', '--idle-connections', '1000']
+  : ['--models', 'loop,cluster,threads', '--baseline', 'python', '--sizes', '64,1024,16384', '--connections', '1,50,500', '--duration', '2s', '--warmup', '500ms', '--idle-connections', '10000'];
+
+const dir = mkdtempSync(join(tmpdir(), 'netlab-bench-echo-'));
+const loadBefore = loadAverage();
+const started = new Date();
+const bench = netlab(['echo-bench', ...ARGS, '--out', dir, '--report', join(dir, 'report.json')]);
+bench.stdout.on('data', (c) => process.stdout.write(c));
+const code = await bench.done;
+const loadAfter = loadAverage();
+if (code !== 0 && code !== 1) {
+  process.stderr.write(bench.output().slice(-3000));
+  process.exit(code ?? 1);
+}
+const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+
+const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const size = (b) => (b >= 1024 ? `${b / 1024} KiB` : `${b} B`);
+const mib = (b) => fmt(b / 2 ** 20, 1);
+const main = r.cells.filter((c) => c.size === r.mainCell.size && c.connections === r.mainCell.connections);
+const netlabNames = new Set(r.targets.filter((t) => t.kind === 'netlab').map((t) => t.name));
+const best = main.filter((c) => netlabNames.has(c.target)).sort((a, b) => b.rps - a.rps)[0];
+const baseline = (name) => main.find((c) => c.target === name);
+const verdict = (ok) => (ok ? 'met' : '**not met**');
+
+const lines = [];
+const cores = r.machine.cpus;
+const busy = Number(loadBefore.split(' ')[0]) > BUSY_LOAD_PER_CORE * cores;
+lines.push(
+  `Command: \`npm run bench:echo\`${quick ? ' (--quick)' : ''}, i.e. \`netlab echo-bench ${ARGS.join(' ')}\`.`,
+  `Machine: ${machine()}. Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${fmt(r.durationSeconds)} s.`,
+  `Load average (1/5/15 min) before: ${loadBefore}; after: ${loadAfter}.` +
+    (busy ? ' **Other processes (other engineers\' test suites) were running on the same 2 cores during this run**, so absolute numbers are low and noisy; the servers were measured back to back under the same conditions.' : ''),
+  '',
+  `Each server runs as its own process; ${r.config.generators} generator processes (separate from the bench and the server) drive a closed loop: every connection sends one message and waits for all of its bytes back, checked byte for byte. ` +
+    `Latency is an HDR histogram of round trips in µs; server CPU and peak RSS are read from /proc/<pid> of the server (and its cluster workers) during the window. ` +
+    `The cluster and threads models use ${r.config.workers} workers.`,
+  '',
+  `### Main cell: ${size(r.mainCell.size)} x ${r.mainCell.connections} connections`,
+  '',
+  '| server | req/s | p50 µs | p99 µs | server CPU (cores) | peak RSS MiB | generator CPU (busiest) | machine busy |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ...main.map((c) => `| ${c.target} | ${fmt(c.rps)} | ${c.latencyUs.p50} | ${c.latencyUs.p99} | ${fmt(c.server.cpuCores, 2)} | ${mib(c.server.peakRssBytes)} | ${fmt(c.generator.maxCpuCores * 100)}%${c.generator.saturated ? ' (saturated)' : ''} | ${fmt(c.machineCpuBusy * 100)}% |`),
+  '',
+);
+if (best) {
+  const asyncio = baseline('python-asyncio');
+  const threaded = baseline('python-threaded');
+  lines.push('Targets of the issue at this cell (best netlab model: `' + best.target + '`):', '');
+  if (asyncio) lines.push(`- ≥ 2.5x the asyncio baseline: ${fmt(best.rps / asyncio.rps, 2)}x — ${verdict(best.rps >= 2.5 * asyncio.rps)}`);
+  if (threaded) lines.push(`- ≥ 1.5x the threaded baseline: ${fmt(best.rps / threaded.rps, 2)}x — ${verdict(best.rps >= 1.5 * threaded.rps)}`);
+  lines.push(`- p99 under 2 ms: ${fmt(best.latencyUs.p99 / 1000, 2)} ms — ${verdict(best.latencyUs.p99 < 2000)}`);
+  if (r.idle) lines.push(`- ${fmt(r.idle.requested)} idle connections on \`loop\`: ${fmt(r.idle.opened)} held, ${fmt(r.idle.rssPerConnectionBytes / 1024, 2)} KiB RSS per connection (${mib(r.idle.rssBeforeBytes)} → ${mib(r.idle.rssAfterBytes)} MiB), opened in ${fmt(r.idle.openSeconds, 1)} s from ${r.config.generators} processes; a new client was ${r.idle.stillServing ? 'still served' : '**not served**'} meanwhile — ${verdict(r.idle.opened === r.idle.requested && r.idle.stillServing)}`);
+  lines.push('');
+}
+lines.push(
+  `Checks: ${report.checks.map((c) => `${c.name} ${c.pass ? '✓' : '✗'}${c.pass ? '' : ` (${c.detail})`}`).join('; ')}.`,
+  '',
+  '### Every cell',
+  '',
+  '| server | size | conns | req/s | p50 µs | p99 µs | max µs | server CPU s | peak RSS MiB | errors |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...r.cells.map((c) => `| ${c.target} | ${size(c.size)} | ${c.connections} | ${fmt(c.rps)} | ${c.latencyUs.p50} | ${c.latencyUs.p99} | ${c.latencyUs.max} | ${fmt(c.server.cpuSeconds, 2)} | ${mib(c.server.peakRssBytes)} | ${c.errorCount + c.mismatches} |`),
+  '',
+  ...(r.skipped.length ? [`Skipped: ${r.skipped.map((s) => `${s.target} (${s.reason})`).join('; ')}.`, ''] : []),
+  '![echo results](echo-results.png)',
+);
+
+const body = lines.join('\n');
+if (write) {
+  copyFileSync(join(dir, 'results.png'), join(ROOT, 'docs', 'echo-results.png'));
+  writeSection('Echo', body);
+  process.stdout.write('\nwrote the Echo section of docs/benchmarks.md and docs/echo-results.png\n');
+} else process.stdout.write(`\n${body}\n`);
+rmSync(dir, { recursive: true, force: true });
+process.exit(code);

@@ -1,0 +1,99 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import * as hdr from 'hdr-histogram-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEchoListener } from '../../src/echo/echo-listener.js';
+import { ClosedLoopGenerator, openSockets } from '../../src/echo/load-generator.js';
+
+const servers: Server[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+  for (const s of servers.splice(0)) {
+    s.close();
+  }
+});
+
+/** A TCP server with a custom (mis)behaviour per connection. */
+function misbehaving(onConnection: (socket: Socket) => void): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+    onConnection(s);
+  });
+  servers.push(server);
+  closers.push(async () => sockets.forEach((s) => s.destroy()));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+async function runAgainst(port: number, size: number, connections = 4, requestTimeoutMs = 2000) {
+  const gen = new ClosedLoopGenerator(requestTimeoutMs);
+  const opened = await gen.open({ type: 'open', host: '127.0.0.1', port, size, connections, seed: 1, requestTimeoutMs });
+  expect(opened.opened).toBe(connections);
+  return gen.run(30, 150);
+}
+
+describe('closed-loop generator', () => {
+  it('measures correct echoes: requests, latency histogram, no errors', async () => {
+    const l = await startEchoListener({ host: '127.0.0.1', port: 0, idleTimeoutMs: 0, framed: true, maxConnections: 100 });
+    closers.push(() => l.close(Date.now() + 500));
+    const r = await runAgainst(l.port, 1000);
+    expect(r.requests).toBeGreaterThan(0);
+    expect(r.mismatches).toBe(0);
+    expect(r.errors).toEqual({});
+    const h = hdr.decodeFromCompressedBase64(r.histogram);
+    expect(h.totalCount).toBe(r.requests);
+    expect(h.getValueAtPercentile(50)).toBeGreaterThan(0);
+    expect(r.connections).toBe(4);
+    // The server saw at least every request the generator counted (warmup and drain included).
+    expect(l.stats().requests).toBeGreaterThanOrEqual(r.requests);
+  });
+
+  it('catches a corrupted byte', async () => {
+    const port = await misbehaving((s) => {
+      let seen = 0;
+      s.on('data', (c: Buffer) => {
+        const copy = Buffer.from(c);
+        if (seen <= 100 && seen + copy.length > 100) copy[100 - seen]! ^= 0xff;
+        seen += copy.length;
+        s.write(copy);
+      });
+    });
+    const r = await runAgainst(port, 64);
+    expect(r.mismatches).toBe(4);
+  });
+
+  it('catches a stale echo (the previous request replayed)', async () => {
+    const port = await misbehaving((s) => {
+      let first: Buffer | undefined;
+      s.on('data', (c: Buffer) => {
+        first ??= Buffer.from(c);
+        s.write(first);
+      });
+    });
+    const r = await runAgainst(port, 64);
+    expect(r.mismatches).toBe(4);
+  });
+
+  it('counts a server that closes connections and one that never answers', async () => {
+    const closing = await misbehaving((s) => s.once('data', (c: Buffer) => s.end(c)));
+    const closed = await runAgainst(closing, 64);
+    expect(closed.errors.closed_by_server).toBe(4);
+
+    const silent = await misbehaving(() => {});
+    const timedOut = await runAgainst(silent, 64, 3, 100);
+    expect(timedOut.errors.timeout).toBe(3);
+    expect(timedOut.requests).toBe(0);
+  });
+
+  it('reports refused connections instead of hanging', async () => {
+    const port = await misbehaving(() => {});
+    servers.pop()!.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await openSockets('127.0.0.1', port, 3);
+    expect(r.opened).toBe(0);
+    expect(r.errors.ECONNREFUSED).toBe(3);
+  });
+});
