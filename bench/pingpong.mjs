@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// Ping-pong at scale: one netlab pingpong-server process holds CLIENTS connections opened by a few
+// load processes (pingpong-client --connections N). Two scenarios, each with a fresh server:
+//   idle      the clients only listen: the keepalive broadcast alone (a PING once an hour)
+//   exercise  every client runs the exercise's protocol at its rates: a PING every 300-3000 ms,
+//             answers after 100-1000 ms, 10% ignored (10,000 clients make ~6,000 requests/s)
+// Both keep the keepalive every 5 s. Measures when each keepalive reached each client against its
+// schedule, the server's memory per connected client, and request throughput. Needs a build.
+//
+//   npm run bench:pingpong
+//   PINGPONG_BENCH_CLIENTS=2000 PINGPONG_BENCH_SECONDS=20 npm run bench:pingpong   (a quick look)
+//   PINGPONG_BENCH_SCENARIOS=exercise npm run bench:pingpong
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const CLIENTS = Number(process.env.PINGPONG_BENCH_CLIENTS ?? 10_000);
+const PROCESSES = Number(process.env.PINGPONG_BENCH_PROCESSES ?? 4);
+/** The measurement window of each scenario, after every client is connected. */
+const WINDOW_S = Number(process.env.PINGPONG_BENCH_SECONDS ?? 40);
+const SCENARIOS = {
+  idle: ['--interval-min', '1h', '--interval-max', '1h'],
+  exercise: [],
+};
+const CHOSEN = (process.env.PINGPONG_BENCH_SCENARIOS ?? 'idle,exercise').split(',').filter((s) => s in SCENARIOS);
+const KEEPALIVE_TARGET_MS = 100;
+const CONNECT_TIMEOUT_MS = 60_000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+/** Runs netlab with a raised open-files limit (each connection is a descriptor). */
+function netlab(args, onLine) {
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"';
+  const child = spawn('bash', ['-c', script, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  createInterface({ input: child.stdout }).on('line', (line) => onLine?.(line));
+  createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`  [${args[0]}] ${line}\n`));
+  return { child, exited };
+}
+
+async function metrics(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const get = (name) => {
+    const line = text.split('\n').find((l) => l.startsWith(name + '{') || l.startsWith(name + ' '));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+  };
+  const sumBy = (name) => text.split('\n').filter((l) => l.startsWith(name + '{')).reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return {
+    connected: get('netlab_pingpong_connected_clients'),
+    rss: get('netlab_process_resident_memory_bytes'),
+    heapUsed: get('netlab_nodejs_heap_size_used_bytes'),
+    requests: sumBy('netlab_pingpong_requests_total'),
+    dropped: sumBy('netlab_pingpong_clients_dropped_total'),
+    keepaliveLagSum: get('netlab_pingpong_keepalive_lag_seconds_sum'),
+    keepaliveLagCount: get('netlab_pingpong_keepalive_lag_seconds_count'),
+    broadcastSum: get('netlab_pingpong_keepalive_broadcast_seconds_sum'),
+    broadcastCount: get('netlab_pingpong_keepalive_broadcast_seconds_count'),
+    cpuSeconds: get('netlab_process_cpu_seconds_total'),
+  };
+}
+
+const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : 0);
+const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
+
+async function main() {
+  const started = Date.now();
+  console.log(`pingpong bench: ${CLIENTS} clients in ${PROCESSES} processes, ${WINDOW_S} s window per scenario, node ${process.version}, ${cpus().length} cores`);
+  const results = {};
+  for (const name of CHOSEN) results[name] = await scenario(name, SCENARIOS[name]);
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, clients: CLIENTS, processes: PROCESSES, results, totalSeconds: (Date.now() - started) / 1000 }, null, 2));
+  let pass = true;
+  for (const [name, r] of Object.entries(results)) {
+    const k = r.keepalive;
+    console.log(
+      `\n${name}: keepalive lag over ${k.deliveries} deliveries (${k.broadcasts} broadcasts, ${k.reachedAll} reached all ${CLIENTS}): ` +
+        `p50 ${k.lagMs.p50.toFixed(1)} ms, p99 ${k.lagMs.p99.toFixed(1)} ms, max ${k.lagMs.max.toFixed(1)} ms; ${(k.withinTargetShare * 100).toFixed(2)}% within ${KEEPALIVE_TARGET_MS} ms` +
+        `\n${name}: server memory ${r.memory.rssPerClientKB} KiB RSS, ${r.memory.heapPerClientKB} KiB heap per client; ${r.throughput.serverRequestsPerSecond} requests/s`,
+    );
+    pass &&= k.broadcasts > 0 && k.reachedAll === k.broadcasts && k.withinTargetShare === 1;
+  }
+  console.log(pass ? '\nPASS: every keepalive reached every client within 100 ms' : '\nMISS: see the numbers above');
+  process.exitCode = pass ? 0 : 1;
+}
+
+async function scenario(name, clientArgs) {
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-bench-pingpong-'));
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const started = Date.now();
+  console.log(`scenario ${name}: starting the server and ${CLIENTS} clients ...`);
+
+  let schedule;
+  const listening = new Promise((resolve) => {
+    const server = netlab(
+      ['pingpong-server', '--port', String(port), '--host', '127.0.0.1', '--log', join(dir, 'server.log'), '--quiet', '--seed', '1', '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1'],
+      (line) => {
+        if (!line.startsWith('{')) return;
+        const entry = JSON.parse(line);
+        if (entry.keepaliveAnchorMs) {
+          schedule = { anchor: entry.keepaliveAnchorMs, period: entry.keepalivePeriodMs };
+          resolve(server);
+        } else if (entry.level >= 40) process.stderr.write(`  [server] ${entry.msg}\n`);
+      },
+    );
+  });
+  const server = await listening;
+  await sleep(500);
+  const base = await metrics(metricsPort);
+
+  const perProcess = Math.ceil(CLIENTS / PROCESSES);
+  const loaders = [];
+  for (let i = 0; i < PROCESSES; i++) {
+    const n = Math.min(perProcess, CLIENTS - i * perProcess);
+    if (n <= 0) break;
+    loaders.push(
+      netlab(['pingpong-client', '--port', String(port), '--connections', String(n), '--log', '', '--stats', join(dir, `stats${i}.json`), '--seed', String(100 + i), '--metrics-port', '0', '--log-level', 'error', ...clientArgs]),
+    );
+  }
+  const rampStart = Date.now();
+  let m = base;
+  while ((m = await metrics(metricsPort)).connected < CLIENTS) {
+    if (Date.now() - rampStart > CONNECT_TIMEOUT_MS) throw new Error(`only ${m.connected} of ${CLIENTS} clients connected within ${CONNECT_TIMEOUT_MS} ms`);
+    await sleep(200);
+  }
+  const rampMs = Date.now() - rampStart;
+  const windowStart = Date.now();
+  console.log(`  ${CLIENTS} connected in ${(rampMs / 1000).toFixed(1)} s; measuring for ${WINDOW_S} s ...`);
+  const startOfWindow = m;
+  const samples = [];
+  while (Date.now() - windowStart < WINDOW_S * 1000) {
+    await sleep(5000);
+    samples.push(await metrics(metricsPort));
+  }
+  const end = samples.at(-1) ?? (await metrics(metricsPort));
+  const windowEnd = Date.now();
+  await sleep(1500); // a broadcast that started inside the window finishes before the clients go
+
+  for (const l of loaders) l.child.kill('SIGTERM');
+  await Promise.all(loaders.map((l) => l.exited));
+  server.child.kill('SIGTERM');
+  await server.exited;
+
+  // Keepalive lag: for each keepalive sent inside the window, when each client read it, against its slot.
+  const arrivals = new Map();
+  const totals = { requests: 0, answered: 0, timeouts: 0, late: 0, keepalives: 0, reconnects: 0, p50: [], p99: [] };
+  for (let i = 0; i < loaders.length; i++) {
+    const stats = JSON.parse(readFileSync(join(dir, `stats${i}.json`), 'utf8'));
+    for (const [k, list] of Object.entries(stats.keepaliveArrivals)) {
+      const all = arrivals.get(k) ?? [];
+      all.push(...list);
+      arrivals.set(k, all);
+    }
+    for (const key of ['requests', 'answered', 'timeouts', 'late', 'keepalives', 'reconnects']) totals[key] += stats[key];
+    totals.p50.push(stats.rttMs.p50);
+    totals.p99.push(stats.rttMs.p99);
+  }
+  const lags = [];
+  const perBroadcast = [];
+  for (const list of arrivals.values()) {
+    const first = Math.min(...list);
+    if (first < windowStart || first > windowEnd) continue;
+    const scheduled = schedule.anchor + Math.floor((first - schedule.anchor) / schedule.period) * schedule.period;
+    const l = list.map((t) => t - scheduled);
+    lags.push(...l);
+    perBroadcast.push({ recipients: list.length, worst: Math.max(...l) });
+  }
+  lags.sort((a, b) => a - b);
+  const within = lags.filter((l) => l <= KEEPALIVE_TARGET_MS).length;
+  const windowS = (windowEnd - windowStart) / 1000;
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    rampSeconds: rampMs / 1000,
+    windowSeconds: windowS,
+    keepalive: {
+      broadcasts: perBroadcast.length,
+      reachedAll: perBroadcast.filter((b) => b.recipients === CLIENTS).length,
+      deliveries: lags.length,
+      lagMs: { p50: round(pct(lags, 50)), p99: round(pct(lags, 99)), max: round(lags.at(-1) ?? 0) },
+      withinTargetShare: lags.length ? within / lags.length : 0,
+      serverBroadcastMsMean: round(((end.broadcastSum - base.broadcastSum) / Math.max(1, end.broadcastCount - base.broadcastCount)) * 1000),
+      serverTimerLagMsMean: round(((end.keepaliveLagSum - base.keepaliveLagSum) / Math.max(1, end.keepaliveLagCount - base.keepaliveLagCount)) * 1000),
+    },
+    memory: {
+      rssBaseMB: Number(mb(base.rss)),
+      rssMB: Number(mb(end.rss)),
+      heapUsedBaseMB: Number(mb(base.heapUsed)),
+      heapUsedMB: Number(mb(end.heapUsed)),
+      rssPerClientKB: Number(((end.rss - base.rss) / CLIENTS / 1024).toFixed(2)),
+      heapPerClientKB: Number(((end.heapUsed - base.heapUsed) / CLIENTS / 1024).toFixed(2)),
+    },
+    throughput: {
+      serverRequestsPerSecond: Math.round((end.requests - startOfWindow.requests) / windowS),
+      serverCpuShare: Number(((end.cpuSeconds - startOfWindow.cpuSeconds) / windowS).toFixed(2)),
+      clientRequests: totals.requests,
+      answered: totals.answered,
+      timeouts: totals.timeouts,
+      late: totals.late,
+      reconnects: totals.reconnects,
+      droppedByServer: end.dropped,
+      rttMsP50Median: round(pct([...totals.p50].sort((a, b) => a - b), 50)),
+      rttMsP99Worst: round(Math.max(...totals.p99, 0)),
+    },
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+const round = (x) => Math.round(x * 10) / 10;
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+import { opt } from '../core/options.js';
+import { defineRole } from '../core/role.js';
+import { clientBehaviourOptions, commonPingPongOptions, serverBehaviourOptions } from '../pingpong/options.js';
+import { runPingPong } from '../pingpong/orchestrator.js';
+import { DEFAULT_PORT } from '../pingpong/protocol.js';
+
+export default defineRole({
+  name: 'pingpong',
+  summary: 'the exercise run.py: starts a ping-pong server and N clients as processes, stops them after --duration, checks the logs',
+  options: {
+    clients: opt.int('client processes to start', 2, 1, 1000),
+    duration: opt.duration('how long to run (times --time-scale)', '5m', 's', 1),
+    dir: { ...opt.string('directory for server.log, client1.log ...', '.'), env: 'PINGPONG_DIR' },
+    port: { ...opt.port('server port; 0 = any free port', DEFAULT_PORT), env: 'PINGPONG_PORT' },
+    report: opt.optionalString('write an experiment report (JSON) for netlab lab to this file', 'file'),
+    ...commonPingPongOptions,
+    ...serverBehaviourOptions,
+    ...clientBehaviourOptions,
+  },
+  async run(options, context) {
+    return runPingPong(options, context);
+  },
+});

@@ -1,0 +1,235 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { reportPassed, writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
+import { sleep } from '../core/lifecycle.js';
+import type { Logger } from '../core/logger.js';
+import type { RoleContext } from '../core/role.js';
+import type { ClientStats } from './client.js';
+import { consoleText } from './console-text.js';
+import { MARKER_SETS, type MarkerSetName } from './log-format.js';
+import { checkRange } from './options.js';
+import { deriveSeed, randomSeed } from './prng.js';
+import { analyzeRun } from './run-analysis.js';
+import { LISTENING_MESSAGE } from './server.js';
+
+export interface PingPongRunOptions {
+  clients: number;
+  duration: number;
+  dir: string;
+  port: number;
+  report: string | undefined;
+  seed: number | undefined;
+  timeScale: number;
+  markers: MarkerSetName;
+  ignoreProbability: number;
+  delayMin: number;
+  delayMax: number;
+  keepalivePeriod: number;
+  maxBadLines: number;
+  maxWriteBuffer: number;
+  maxPendingAnswers: number;
+  intervalMin: number;
+  intervalMax: number;
+  timeout: number;
+  grace: number;
+}
+
+/** The CLI the children run: this very build. */
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+/** How long the server may take to start listening. */
+export const SERVER_START_TIMEOUT_MS = 15_000;
+/** Beyond the children's own grace period, how long to wait before killing one that hangs. */
+const KILL_AFTER_MS = 5_000;
+/** Exit code when the run finished but a check failed. */
+export const EXIT_CHECK_FAILED = 3;
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+  exited: Promise<number>;
+  /** Set once the run is being stopped: the clients' "server went away" warnings are expected then. */
+  quiet: boolean;
+}
+
+/**
+ * The exercise's run.py: starts the server, waits until it accepts, starts the clients as separate
+ * processes, lets them run, stops everything and reports. Stopping goes server first: it stops
+ * reading, sends the answers it already decided on, and closes; then the clients, which log every
+ * request still open as answered or timed out. So every counter value sent ends up in some log.
+ */
+export async function runPingPong(options: PingPongRunOptions, { logger, lifecycle }: Pick<RoleContext, 'logger' | 'lifecycle'>): Promise<number> {
+  checkRange('delay', options.delayMin, options.delayMax);
+  checkRange('interval', options.intervalMin, options.intervalMax);
+  const text = consoleText(options.markers);
+  const say = (line: string) => process.stdout.write(line + '\n');
+  const dir = resolve(options.dir);
+  mkdirSync(dir, { recursive: true });
+  const seed = options.seed ?? randomSeed();
+  const port = options.port === 0 ? await freePort() : options.port;
+  const startedAt = new Date();
+  const files = {
+    server: resolve(dir, 'server.log'),
+    clients: Array.from({ length: options.clients }, (_, i) => resolve(dir, `client${i + 1}.log`)),
+    stats: Array.from({ length: options.clients }, (_, i) => resolve(dir, `client${i + 1}.stats.json`)),
+  };
+
+  const shared = ['--time-scale', String(options.timeScale), '--markers', options.markers, '--metrics-port', '0', '--log-level', 'info', '--grace', `${options.grace}ms`];
+  const children: Child[] = [];
+  let finished!: () => void;
+  const done = new Promise<void>((r) => (finished = r));
+  // On Ctrl-C the lifecycle waits for this run to stop its children and write its report.
+  lifecycle.onShutdown('pingpong processes', () => done);
+
+  try {
+    say(text.started(startedAt));
+    const server = startChild('server', [
+      'pingpong-server', '--host', '127.0.0.1', '--port', String(port), '--log', files.server, '--no-quiet', '--seed', String(deriveSeed(seed, 0)),
+      '--ignore-probability', String(options.ignoreProbability), '--delay-min', `${options.delayMin}ms`, '--delay-max', `${options.delayMax}ms`,
+      '--keepalive-period', `${options.keepalivePeriod}ms`, '--max-bad-lines', String(options.maxBadLines), '--max-write-buffer', String(options.maxWriteBuffer),
+      '--max-pending-answers', String(options.maxPendingAnswers), ...shared,
+    ], logger);
+    children.push(server);
+    await waitForListening(server, logger);
+
+    for (let i = 1; i <= options.clients; i++) {
+      children.push(startChild(`client${i}`, [
+        'pingpong-client', '--host', '127.0.0.1', '--port', String(port), '--log', files.clients[i - 1]!, '--stats', files.stats[i - 1]!,
+        '--seed', String(deriveSeed(seed, i)), '--connections', '1', '--duration', '0', '--requests', '0',
+        '--interval-min', `${options.intervalMin}ms`, '--interval-max', `${options.intervalMax}ms`, '--timeout', `${options.timeout}ms`, ...shared,
+      ], logger));
+    }
+    say(text.running(options.clients, options.duration));
+    const wallMs = options.duration * options.timeScale;
+    if (options.timeScale !== 1) say(text.scaled(options.timeScale, wallMs));
+    logger.info({ seed, port, dir, wallMs }, 'pingpong run started');
+
+    await sleep(wallMs, lifecycle.signal);
+    say(lifecycle.closing ? text.interrupted(new Date()) : text.timeout(new Date()));
+    for (const child of children) child.quiet = true;
+
+    const codes = new Map<string, number>();
+    const stop = async (child: Child) => codes.set(child.name, await stopChild(child, options.grace + KILL_AFTER_MS));
+    await stop(server);
+    await Promise.all(children.slice(1).map(stop));
+    say(text.stopped());
+
+    const analysis = analyzeRun({
+      serverLog: files.server,
+      clientLogs: files.clients,
+      clientStats: files.stats.map(readStats),
+      markers: MARKER_SETS[options.markers],
+      ignoreProbability: options.ignoreProbability,
+      delayMinMs: options.delayMin * options.timeScale,
+      delayMaxMs: options.delayMax * options.timeScale,
+      keepalivePeriodMs: options.keepalivePeriod * options.timeScale,
+    });
+    const unclean = [...codes].filter(([, code]) => code !== 0);
+    analysis.checks.push({
+      name: 'processes exited cleanly',
+      pass: unclean.length === 0,
+      detail: unclean.length ? unclean.map(([name, code]) => `${name} exited ${code}`).join(', ') : `${codes.size} processes exited 0`,
+    });
+    const report: ExperimentReport = {
+      experiment: 'pingpong',
+      startedAt: startedAt.toISOString(),
+      durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+      checks: analysis.checks,
+      headline: { ...analysis.headline, seed },
+      files: Object.fromEntries([
+        ['server_log', files.server],
+        ...files.clients.map((f, i) => [`client${i + 1}_log`, f]),
+        ...files.stats.filter((f) => existsSync(f)).map((f, i) => [`client${i + 1}_stats`, f]),
+      ]),
+      series: analysis.series,
+    };
+    if (options.report) await writeExperimentReport(options.report, report);
+    const passed = reportPassed(report);
+    for (const c of report.checks) (c.pass ? logger.info : logger.warn).call(logger, { check: c.name, pass: c.pass }, `${c.pass ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail ?? ''}`);
+    logger.info(report.headline, `pingpong run ${passed ? 'passed' : 'FAILED'}: ${report.headline.requests} requests, ${report.headline.answered} answered, ${report.headline.ignored} ignored, ${report.headline.timeouts} timeouts`);
+    return passed ? 0 : EXIT_CHECK_FAILED;
+  } finally {
+    await Promise.all(children.map((c) => stopChild(c, options.grace + KILL_AFTER_MS)));
+    finished();
+  }
+}
+
+function readStats(file: string): ClientStats | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ClientStats;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts `netlab <args>`. Its console lines (not JSON) are printed as they are, like run.py's
+ * inherited stdout; its JSON log lines are shown only when they are warnings or errors.
+ */
+function startChild(name: string, args: string[], logger: Logger): Child {
+  // Own process group: a Ctrl-C on the terminal reaches only us, and we stop the children in order.
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => {
+      process.off('exit', killOnExit);
+      resolve(code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : 1));
+    });
+  });
+  const handle: Child = { name, process: child, exited, quiet: false };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.startsWith('{')) return void process.stdout.write(line + '\n');
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string };
+      child.emit('netlab-log', entry);
+      if ((entry.level ?? 0) >= (handle.quiet ? 50 : 40)) process.stderr.write(`[${name}] ${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg ?? line}\n`);
+    } catch {
+      process.stdout.write(line + '\n');
+    }
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`[${name}] ${line}\n`));
+  child.on('error', (err) => logger.error({ child: name, err: err.message }, `could not start ${name}`));
+  return handle;
+}
+
+/** Resolves once the server logged that it listens; rejects if it exits or takes too long. */
+function waitForListening(server: Child, logger: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start listening within ${SERVER_START_TIMEOUT_MS} ms`)), SERVER_START_TIMEOUT_MS);
+    server.process.on('netlab-log', (entry: { msg?: string }) => {
+      if (entry.msg?.startsWith(LISTENING_MESSAGE)) {
+        clearTimeout(timer);
+        logger.debug('server is accepting connections');
+        resolve();
+      }
+    });
+    void server.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with code ${code} before it accepted connections`));
+    });
+  });
+}
+
+async function stopChild(child: Child, killAfterMs: number): Promise<number> {
+  const p = child.process;
+  if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+  const timer = setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+  const code = await child.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
