@@ -12,6 +12,8 @@ import { Counter, Gauge, Histogram, type Registry } from './metrics.js';
 /** Above the 60 s idle timeout of common load balancers, so they close first and never hit a dead socket. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const DRAIN_POLL_MS = 20;
+/** Pending-connection queue; Node's 511 overflows when thousands of clients reconnect at once (the kernel caps it at somaxconn). */
+export const LISTEN_BACKLOG = 4096;
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -106,7 +108,7 @@ export async function serveHttp(app: Hono, { port, host, logger, lifecycle, inFl
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

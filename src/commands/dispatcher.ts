@@ -1,0 +1,40 @@
+import { OptionError } from '../core/errors.js';
+import { opt } from '../core/options.js';
+import { defineRole } from '../core/role.js';
+import { printDeadLetters } from '../dispatch/dead-letters-command.js';
+import { DEFAULT_MAX_BATCH, DEFAULT_PORT, PING_INTERVAL_MS } from '../dispatch/protocol.js';
+import { startDispatcher } from '../dispatch/server.js';
+
+export default defineRole({
+  name: 'dispatcher',
+  summary: 'SSE work dispatcher: batches to free workers, leases, 3 attempts, LMDB dead letters; nothing lost across crashes',
+  usage: 'netlab dispatcher [flags]      netlab dispatcher dead-letters --data DIR',
+  positionals: true,
+  options: {
+    port: opt.port('HTTP port (also serves /metrics)', DEFAULT_PORT),
+    host: opt.string('address to bind', '0.0.0.0'),
+    data: { ...opt.string('LMDB directory holding every message and the dead letters', '.netlab/dispatch'), placeholder: 'dir', env: 'DISPATCH_DATA' },
+    backlog: { ...opt.int('most generated messages waiting unassigned (pre-generated while clients are connected)', 100, 0, 1_000_000), env: 'DISPATCH_BACKLOG' },
+    lease: { ...opt.duration('how long a client may hold a batch before its attempt fails', '30s', 's', 1), env: 'DISPATCH_LEASE' },
+    maxAttempts: { ...opt.int('failed attempts before a message goes to the dead letters', 3, 1, 100), env: 'DISPATCH_MAX_ATTEMPTS' },
+    maxBatch: { ...opt.int('largest batchsize a client may ask for', DEFAULT_MAX_BATCH, 1, 100_000), env: 'DISPATCH_MAX_BATCH' },
+    ping: { ...opt.duration('interval of the ": ping" comment on every stream', `${PING_INTERVAL_MS / 1000}s`, 's', 1), env: 'DISPATCH_PING' },
+    seed: { ...opt.optionalInt('seed for the message periods (reproducible runs); random when unset'), env: 'DISPATCH_SEED' },
+  },
+  async run(o, context) {
+    const [sub, ...extra] = context.positionals;
+    if (sub === 'dead-letters') {
+      if (extra.length) throw new OptionError(`unexpected argument "${extra[0]}"`);
+      // stdout carries the JSON lines: keep routine log lines (also on stdout) out of them.
+      if (o.logLevel === 'info') context.logger.level = 'warn';
+      await printDeadLetters(o.data);
+      return 0;
+    }
+    if (sub !== undefined) throw new OptionError(`unknown subcommand "${sub}" (the only one is dead-letters)`);
+    await startDispatcher(
+      { port: o.port, host: o.host, data: o.data, backlog: o.backlog, leaseMs: o.lease, maxAttempts: o.maxAttempts, maxBatch: o.maxBatch, pingMs: o.ping, seed: o.seed },
+      context,
+    );
+    return undefined;
+  },
+});

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.js';
+import type { DispatchEngine, EngineObserver } from './engine.js';
+import { MESSAGE_STATES } from './protocol.js';
+
+/** The dispatcher's Prometheus metrics; the returned observer feeds the counters and histograms. */
+export function dispatcherMetrics(registry: Registry, engine: () => DispatchEngine | undefined): EngineObserver {
+  new Gauge({
+    name: 'netlab_dispatch_messages',
+    help: 'Messages by state (queued, leased, done, dead).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const stats = engine()?.stats();
+      if (stats) for (const state of MESSAGE_STATES) this.set({ state }, stats[state]);
+    },
+  });
+  new Gauge({
+    name: 'netlab_dispatch_clients_connected',
+    help: 'Clients with an open /task stream.',
+    registers: [registry],
+    collect() {
+      this.set(engine()?.stats().clients ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'netlab_dispatch_clients_free',
+    help: 'Connected clients without an unreported batch (waiting to be served).',
+    registers: [registry],
+    collect() {
+      this.set(engine()?.stats().free ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'netlab_dispatch_oldest_lease_age_seconds',
+    help: 'Age of the oldest open lease.',
+    registers: [registry],
+    collect() {
+      this.set(engine()?.oldestLeaseSeconds() ?? 0);
+    },
+  });
+  const generated = new Counter({ name: 'netlab_dispatch_messages_generated_total', help: 'Messages generated.', registers: [registry] });
+  const leases = new Counter({ name: 'netlab_dispatch_attempts_total', help: 'Attempts started (messages leased to a client).', registers: [registry] });
+  const done = new Counter({ name: 'netlab_dispatch_messages_done_total', help: 'Messages reported done.', registers: [registry] });
+  const failed = new Counter({
+    name: 'netlab_dispatch_attempts_failed_total',
+    help: 'Attempts that failed, by reason (not-reported, stream-closed, lease-expired, dispatcher-shutdown, dispatcher-restart).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const dead = new Counter({ name: 'netlab_dispatch_dead_letters_total', help: 'Messages written to the dead-letter store.', registers: [registry] });
+  const batchSeconds = new Histogram({
+    name: 'netlab_dispatch_report_latency_seconds',
+    help: 'Time from a batch being sent to its end: the report (reported="true"), or stream loss or lease expiry.',
+    labelNames: ['reported'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const commitSeconds = new Histogram({
+    name: 'netlab_dispatch_commit_duration_seconds',
+    help: 'Time from a state change to its LMDB commit.',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  return {
+    generated: (n) => generated.inc(n),
+    leased: (n) => leases.inc(n),
+    done: (n) => done.inc(n),
+    failed: (reason, n) => failed.inc({ reason }, n),
+    dead: (n) => dead.inc(n),
+    batchEnded: (seconds, reported) => batchSeconds.observe({ reported: String(reported) }, seconds),
+    committed: (seconds) => commitSeconds.observe(seconds),
+  };
+}
