@@ -9,6 +9,17 @@ type RoleModule = { default: Role<any> };
 const ROLES: Record<string, { summary: string; load: () => Promise<RoleModule> }> = {
   messenger: { summary: 'HTTP chat store on PostgreSQL with gap-free global order', load: () => import('./commands/messenger.js') },
   'messenger-bench': { summary: 'load and verify messenger replicas (the exercise client)', load: () => import('./commands/messenger-bench.js') },
+  dispatcher: { summary: 'SSE work dispatcher: leases, 3 attempts, LMDB dead letters, nothing lost across crashes', load: () => import('./commands/dispatcher.js') },
+  worker: { summary: 'dispatcher client: sleeps each period, panics over 800, exits over 900, reports', load: () => import('./commands/worker.js') },
+  'dispatch-lab': { summary: 'dispatcher plus chaotic worker processes and a SIGKILL; checks the final accounting', load: () => import('./commands/dispatch-lab.js') },
+  'pingpong-server': { summary: 'TCP ping-pong server: PONG after a random delay, 10% ignored, keepalives', load: () => import('./commands/pingpong-server.js') },
+  'pingpong-client': { summary: 'TCP ping-pong client (or N of them): PINGs, pairing by n, timeouts, reconnects', load: () => import('./commands/pingpong-client.js') },
+  pingpong: { summary: 'run a ping-pong server and clients as processes (the exercise run.py), check the logs', load: () => import('./commands/pingpong.js') },
+  tick: { summary: 'drift-free ticks with a peer over NATS or RabbitMQ: one-way dt, RTT/2, loss', load: () => import('./commands/tick.js') },
+  'tick-lab': { summary: 'run app1/app2 tick pairs over each bus and write an experiment report', load: () => import('./commands/tick-lab.js') },
+  'echo-server': { summary: 'TCP echo under a concurrency model (loop | cluster | threads)', load: () => import('./commands/echo-server.js') },
+  lab: { summary: 'run every experiment on this machine as real processes and write one report', load: () => import('./commands/lab.js') },
+  'echo-bench': { summary: 'closed-loop load on the echo models (+ Python baselines): JSON, PNG chart, HTML', load: () => import('./commands/echo-bench.js') },
 
 };
 

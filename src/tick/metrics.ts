@@ -1,0 +1,46 @@
+/** Prometheus metrics of a tick app; all in base units (seconds), names under netlab_tick_. */
+import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.js';
+
+/** dt buckets (seconds): fine below 10 ms, where a local bus lives, coarse above for outages and clock offset. */
+export const DT_BUCKETS_S = [
+  0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0007, 0.0008, 0.0009, 0.001, 0.00125, 0.0015, 0.00175, 0.002, 0.0025, 0.003,
+  0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
+/** Schedule jitter buckets (seconds): how late the app's own ticks fire. */
+export const JITTER_BUCKETS_S = [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.002, 0.005, 0.01, 0.05];
+
+export interface TickMetrics {
+  dt: Histogram<'bus' | 'direction'>;
+  rtt: Histogram<'bus' | 'direction'>;
+  jitter: Histogram<'bus'>;
+  sent: Counter<'bus'>;
+  unpublished: Counter<'bus'>;
+  received: Counter<'bus' | 'direction'>;
+  lost: Counter<'bus' | 'direction'>;
+  reordered: Counter<'bus' | 'direction'>;
+  duplicates: Counter<'bus' | 'direction'>;
+  peerRestarts: Counter<'bus' | 'direction'>;
+  skipped: Counter<'bus'>;
+  connected: Gauge<'bus'>;
+  disconnects: Counter<'bus'>;
+}
+
+export function createTickMetrics(registry: Registry): TickMetrics {
+  const registers = [registry];
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
+  return {
+    dt: new Histogram({ name: 'netlab_tick_dt_seconds', help: 'receive time minus the peer tick time (one-way delay plus clock offset)', labelNames: ['bus', 'direction'], buckets: DT_BUCKETS_S, registers }),
+    rtt: new Histogram({ name: 'netlab_tick_rtt_seconds', help: 'round trip from an own tick to the peer tick that echoes it, minus the peer hold time', labelNames: ['bus', 'direction'], buckets: DT_BUCKETS_S, registers }),
+    jitter: new Histogram({ name: 'netlab_tick_schedule_jitter_seconds', help: 'how late own ticks fire against their absolute schedule', labelNames: ['bus'], buckets: JITTER_BUCKETS_S, registers }),
+    sent: counter('netlab_tick_sent_total', 'own ticks handed to the bus', ['bus']),
+    unpublished: counter('netlab_tick_unpublished_total', 'own ticks that could not be published (broker down)', ['bus']),
+    skipped: counter('netlab_tick_skipped_total', 'own ticks skipped because the process stalled for many periods', ['bus']),
+    received: counter('netlab_tick_received_total', 'peer ticks received (duplicates excluded)', ['bus', 'direction']),
+    lost: counter('netlab_tick_lost_total', 'peer ticks missing from the seq sequence', ['bus', 'direction']),
+    reordered: counter('netlab_tick_reordered_total', 'peer ticks that arrived after a later one', ['bus', 'direction']),
+    duplicates: counter('netlab_tick_duplicates_total', 'peer ticks received more than once', ['bus', 'direction']),
+    peerRestarts: counter('netlab_tick_peer_restarts_total', 'times the peer restarted (new boot id, seq reset)', ['bus', 'direction']),
+    connected: new Gauge({ name: 'netlab_tick_bus_connected', help: '1 while connected to the broker, else 0', labelNames: ['bus'], registers }),
+    disconnects: counter('netlab_tick_bus_disconnects_total', 'times the broker connection was lost', ['bus']),
+  };
+}

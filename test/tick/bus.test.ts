@@ -1,0 +1,107 @@
+/** The two transports against the real brokers: delivery both ways, an outage through a proxy, a broker absent at start. */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/netlab-process.js';
+import { createBus, type Bus, type BusStatus } from '../../src/tick/bus.js';
+import { brokerGates, randomChannel, startTcpProxy, until, type TcpProxy } from './brokers.js';
+
+const gates = await brokerGates();
+/** The issue: the app resumes within 5 s of the broker returning. */
+const RESUME_WITHIN_MS = 5000;
+
+for (const gate of gates) {
+  describe.runIf(gate.run)(`${gate.kind} bus`, () => {
+    const cleanup: (() => Promise<void>)[] = [];
+    beforeAll(() => gate.assertAvailable());
+    afterEach(async () => {
+      for (const fn of cleanup.splice(0).reverse()) await fn();
+    });
+
+    async function open(url: string, listenKey: string) {
+      const statuses: BusStatus[] = [];
+      const received: string[] = [];
+      const bus: Bus = await createBus(url, { clientName: 'netlab-tick-test', onStatus: (s) => statuses.push(s) });
+      bus.subscribe(listenKey, (body) => received.push(new TextDecoder().decode(body)));
+      bus.start();
+      cleanup.push(() => bus.close());
+      return { bus, statuses, received };
+    }
+    const msg = (text: string) => new TextEncoder().encode(text);
+
+    /** Publishes until one gets through (a subscription may take a moment to reach the broker). */
+    async function deliver(from: Bus, key: string, to: string[], text: string, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!to.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`"${text}" never arrived`);
+        from.publish(key, msg(text));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+
+    it('delivers in both directions between two apps', async () => {
+      const ch = randomChannel('bus');
+      const a = await open(gate.url, `${ch}.app2`);
+      const b = await open(gate.url, `${ch}.app1`);
+      await until(() => a.bus.connected && b.bus.connected, 'both connected');
+      expect(a.statuses[0]).toEqual({ type: 'connected', reconnect: false });
+      await deliver(a.bus, `${ch}.app1`, b.received, 'from app1');
+      await deliver(b.bus, `${ch}.app2`, a.received, 'from app2');
+      // Each side only hears the other's key.
+      expect(a.received).toEqual(['from app2']);
+      expect(b.received).toEqual(['from app1']);
+    });
+
+    it('survives a broker outage: refuses to publish while cut, resumes within 5 s of the broker returning', async () => {
+      const proxy = await startTcpProxy(gate.url);
+      cleanup.push(() => proxy.close());
+      const ch = randomChannel('outage');
+      const a = await open(proxy.rewrite(gate.url), `${ch}.app2`);
+      const b = await open(gate.url, `${ch}.app1`);
+      await until(() => a.bus.connected && b.bus.connected, 'both connected');
+      await deliver(a.bus, `${ch}.app1`, b.received, 'before');
+
+      proxy.cut();
+      await until(() => a.statuses.some((s) => s.type === 'disconnected'), 'the disconnect to be noticed');
+      expect(a.bus.connected).toBe(false);
+      expect(a.bus.publish(`${ch}.app1`, msg('during'))).toBe(false);
+      await new Promise((r) => setTimeout(r, 1500)); // a few reconnect attempts hit the dead proxy
+
+      proxy.restore();
+      const restoredAt = Date.now();
+      await until(() => a.bus.connected, 'reconnect', RESUME_WITHIN_MS);
+      expect(Date.now() - restoredAt).toBeLessThanOrEqual(RESUME_WITHIN_MS);
+      expect(a.statuses.at(-1)).toEqual({ type: 'connected', reconnect: true });
+      // Publishing and the subscription (re-declared topology on RabbitMQ) both work again.
+      await deliver(a.bus, `${ch}.app1`, b.received, 'after');
+      await deliver(b.bus, `${ch}.app2`, a.received, 'back to app1');
+      expect(b.received).not.toContain('during');
+    });
+
+    it('retries a broker that is not there at start, says so, and connects once it appears', async () => {
+      const port = await freePort();
+      const url = (() => {
+        const u = new URL(gate.url);
+        u.hostname = '127.0.0.1';
+        u.port = String(port);
+        return u.toString();
+      })();
+      const ch = randomChannel('late');
+      const a = await open(url, `${ch}.app2`);
+      await until(() => a.statuses.filter((s) => s.type === 'retrying').length >= 2, 'two retries');
+      const retry = a.statuses.find((s) => s.type === 'retrying')!;
+      expect(retry).toMatchObject({ attempt: 1 });
+      expect(a.bus.connected).toBe(false);
+      expect(a.bus.publish(`${ch}.app1`, msg('nobody'))).toBe(false);
+
+      let proxy: TcpProxy | undefined;
+      for (let i = 0; i < 20 && !proxy; i++) {
+        proxy = await startTcpProxy(gate.url, port).catch(() => undefined);
+        if (!proxy) await new Promise((r) => setTimeout(r, 100));
+      }
+      cleanup.push(() => proxy!.close());
+      await until(() => a.bus.connected, 'connect after the broker appeared', RESUME_WITHIN_MS);
+      const b = await open(gate.url, `${ch}.app1`);
+      await until(() => b.bus.connected, 'b connected');
+      await deliver(b.bus, `${ch}.app2`, a.received, 'hello late app');
+    });
+  });
+}
