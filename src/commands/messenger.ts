@@ -14,7 +14,7 @@ export default defineRole({
     embeddedPort: { ...opt.port('port of the embedded PostgreSQL', EMBEDDED_PG_PORT), env: 'NETLAB_EMBEDDED_PG_PORT' },
     poolSize: opt.int('database connections per replica', 8, 1, 1000),
     maxBatch: opt.int('most messages written in one database call', 256, 1, 10_000),
-    writeConcurrency: opt.int('group writes in flight at once per replica', 2, 1, 64),
+    writeConcurrency: opt.int('group writes in flight at once per replica', 1, 1, 64),
   },
   async run(options, context) {
     await startMessenger(options, context);

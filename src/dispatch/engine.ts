@@ -2,7 +2,7 @@ import { NetlabError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Fifo } from './fifo.js';
 import { FAILURE_REASONS, formatMessageEvent, MAX_PERIOD, MIN_PERIOD, type FailureReason, type ReportResult, type StatsBody } from './protocol.js';
-import { randomInt, type Random } from './random.js';
+import { uniformInt as randomInt, type Random } from '../core/prng.js';
 import type { DispatchStore, MessageRecord } from './store.js';
 import { newXid } from './xid.js';
 

@@ -8,7 +8,7 @@ import type { RoleContext } from '../core/role.js';
 import { DispatchEngine, type ClientHandle } from './engine.js';
 import { dispatcherMetrics } from './metrics.js';
 import { formatSseEvent, MAX_REPORT_BYTES, parseBatchSize, parseDeadLetterQuery, parseReportBody, SSE_PING } from './protocol.js';
-import { createRandom } from './random.js';
+import { createRandom } from '../core/prng.js';
 import { DispatchStore, deadLetterJson } from './store.js';
 import { newXid } from './xid.js';
 

@@ -2,7 +2,7 @@ import { sleep } from '../core/lifecycle.js';
 import { Counter, type Registry } from '../core/metrics.js';
 import type { RoleContext } from '../core/role.js';
 import { createAgent } from './http-transport.js';
-import { createRandom, type Random } from './random.js';
+import { createRandom, type Random } from '../core/prng.js';
 import { addStats, newWorkerStats, Worker } from './worker.js';
 
 export interface WorkerCommandOptions {

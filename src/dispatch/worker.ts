@@ -3,7 +3,7 @@ import { sleep } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
 import type { ReportResult, WorkMessage } from './protocol.js';
 import { createAgent, openStream, postJson } from './http-transport.js';
-import { randomInt, type Random } from './random.js';
+import { uniformInt as randomInt, type Random } from '../core/prng.js';
 import { SseParser } from './sse-parser.js';
 
 /** Batch size when --batchsize is not given: uniform over these, both ends possible (the exercise). */

@@ -38,6 +38,9 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'netlab-messenger' });
   pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost'));
+  // A connection that dies while checked out emits 'error' on its client; without a listener that
+  // would crash the replica. The query in flight fails on its own and is answered 503.
+  pool.on('connect', (client) => client.on('error', () => {}));
   lifecycle.onShutdown('database pool', () => pool.end());
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
 

@@ -12,7 +12,7 @@ import { NO_LOG, openEventLog, type EventLog } from './log-file.js';
 import { MARKER_SETS, type MarkerSetName } from './log-format.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { checkRange } from './options.js';
-import { deriveSeed, mulberry32, randomSeed, uniform, type Random } from './prng.js';
+import { deriveSeed, mulberry32, randomSeed, uniform, type Random } from '../core/prng.js';
 
 export interface PingPongClientOptions {
   host: string;

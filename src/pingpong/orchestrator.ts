@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../core/net.js';
 import { reportPassed, writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
 import { sleep } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
@@ -12,7 +12,7 @@ import type { ClientStats } from './client.js';
 import { consoleText } from './console-text.js';
 import { MARKER_SETS, type MarkerSetName } from './log-format.js';
 import { checkRange } from './options.js';
-import { deriveSeed, randomSeed } from './prng.js';
+import { deriveSeed, randomSeed } from '../core/prng.js';
 import { analyzeRun } from './run-analysis.js';
 import { LISTENING_MESSAGE } from './server.js';
 
@@ -221,15 +221,4 @@ async function stopChild(child: Child, killAfterMs: number): Promise<number> {
   const code = await child.exited;
   clearTimeout(timer);
   return code;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -6,7 +6,7 @@ import { openEventLog } from './log-file.js';
 import { MARKER_SETS, type MarkerSetName } from './log-format.js';
 import { serverMetrics } from './metrics.js';
 import { checkRange } from './options.js';
-import { mulberry32, randomSeed } from './prng.js';
+import { mulberry32, randomSeed } from '../core/prng.js';
 import { PingPongServerCore, type ClientSession, type DropReason, type Peer } from './server-core.js';
 
 export interface PingPongServerOptions {

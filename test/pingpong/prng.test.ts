@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed, mulberry32, uniform } from '../../src/pingpong/prng.js';
+import { deriveSeed, mulberry32, uniform } from '../../src/core/prng.js';
 
 describe('seeded random numbers', () => {
   it('repeats the same sequence for the same seed and differs for another', () => {

@@ -29,3 +29,9 @@ export const uniform = (random: Random, min: number, max: number): number => min
  * `--seed`, so adding a client never shifts the others' sequences.
  */
 export const deriveSeed = (seed: number, part: number): number => (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(part + 1, 0xc2b2ae35)) >>> 0;
+
+/** `--seed` given: a reproducible mulberry32 stream; otherwise Math.random. */
+export const createRandom = (seed?: number): Random => (seed === undefined ? Math.random : mulberry32(seed));
+
+/** A whole number from min to max, both ends possible. */
+export const uniformInt = (random: Random, min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
