@@ -13,6 +13,8 @@ import { cpuSeconds, loadAverage, machine, netlab, pidsOf, waitHttp, writeSectio
 const quick = process.argv.includes('--quick');
 const write = !process.argv.includes('--no-write');
 const BASE_PORT = 18180;
+/** Each cell runs this many times; the table shows the run with the median throughput (this VM is noisy). */
+const RUNS = quick ? 1 : 3;
 
 const CELLS = [
   { replicas: 1, workers: 50, requests: 100 },
@@ -58,19 +60,22 @@ async function runCell(cell) {
   await netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', '10']).done;
 
   const serverPids = servers.map((s) => s.pid);
-  const pgPids = pidsOf('postgres');
-  const cpu0 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pgPids) };
-  const jsonFile = join(tmpdir(), `netlab-bench-${process.pid}.json`);
-  const bench = netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', String(quick ? 20 : cell.requests), '--verify', '--json', jsonFile]);
-  const code = await bench.done;
-  const benchCpu = cpuSeconds([bench.pid]); // gone by now: measured below from the JSON's own clock instead
-  const cpu1 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')) };
+  const runs = [];
+  for (let run = 0; run < RUNS; run++) {
+    const cpu0 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')) };
+    const jsonFile = join(tmpdir(), `netlab-bench-${process.pid}.json`);
+    const bench = netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', String(quick ? 20 : cell.requests), '--verify', '--json', jsonFile]);
+    const code = await bench.done;
+    const cpu1 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')) };
+    if (code !== 0) throw new Error(`bench failed (exit ${code}):\n${bench.output()}`);
+    const r = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    rmSync(jsonFile, { force: true });
+    runs.push({ r, cpuServerMs: ((cpu1.server - cpu0.server) * 1000) / r.ok, cpuPgMs: ((cpu1.pg - cpu0.pg) * 1000) / r.ok });
+  }
   await Promise.all(servers.map((s) => (s.kill('SIGTERM'), s.done)));
-  if (code !== 0) throw new Error(`bench failed (exit ${code}):\n${bench.output()}`);
-  const r = JSON.parse(readFileSync(jsonFile, 'utf8'));
-  rmSync(jsonFile, { force: true });
-  void benchCpu;
-  return { ...cell, r, cpuServerMs: ((cpu1.server - cpu0.server) * 1000) / r.ok, cpuPgMs: ((cpu1.pg - cpu0.pg) * 1000) / r.ok };
+  runs.sort((a, b) => a.r.throughput - b.r.throughput);
+  const median = runs[Math.floor(runs.length / 2)];
+  return { ...cell, ...median, all: runs.map((x) => Math.round(x.r.throughput)) };
 }
 
 const rows = [];
@@ -79,7 +84,7 @@ try {
   for (const cell of CELLS) {
     const result = await runCell(cell);
     const l = result.r.latencyMs;
-    const line = `| ${cell.replicas} | ${cell.workers} x ${quick ? 20 : cell.requests} | ${result.r.throughput.toFixed(0)} | ${l.p50.toFixed(1)} | ${l.p95.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} | ${result.r.verify.violations} | ${result.cpuServerMs.toFixed(3)} | ${result.cpuPgMs.toFixed(3)} | ${cell.note ?? ''} |`;
+    const line = `| ${cell.replicas} | ${cell.workers} x ${quick ? 20 : cell.requests} | ${result.r.throughput.toFixed(0)} | ${l.p50.toFixed(1)} | ${l.p95.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} | ${result.r.verify.violations} | ${result.cpuServerMs.toFixed(3)} | ${result.cpuPgMs.toFixed(3)} | ${result.all.join(' / ')} | ${cell.note ?? ''} |`;
     console.log(line);
     rows.push(line);
   }
@@ -93,12 +98,21 @@ Command: \`npm run bench:messenger\` (\`node bench/messenger.mjs\`${quick ? ' --
 Machine: ${machine()}. Load average before the run: ${load}.
 PostgreSQL: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded (PostgreSQL 18, fresh data directory, default settings: fsync and synchronous_commit on)'}.
 Replicas, bench client and PostgreSQL all share the machine's cores. Each cell starts fresh replicas on empty tables, warms up with 10 requests per worker, then runs the
-bench with \`--verify\` (the four properties checked over every response; "violations" must be 0).
+bench with \`--verify\` ${RUNS} times (the four properties checked over every response; "violations" must be 0);
+the row shows the run with the median throughput, the last columns every run's throughput.
 CPU columns are CPU milliseconds per answered request, sampled from /proc: all replicas together, and all PostgreSQL processes of the machine.
 
-| replicas | workers x requests | req/s | p50 ms | p95 ms | p99 ms | max ms | violations | replica CPU ms/req | PostgreSQL CPU ms/req | note |
-|---|---|---|---|---|---|---|---|---|---|---|
+| replicas | workers x requests | req/s | p50 ms | p95 ms | p99 ms | max ms | violations | replica CPU ms/req | PostgreSQL CPU ms/req | req/s of each run | note |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
+
+Reading it: the target for the seed workload (2 replicas, 50 x 100) is at least 5,000 req/s with p99 under
+50 ms and no violation; the design that runs one transaction per request under one lock answers about 450
+req/s here, and the last row (this server with grouping switched off) about 1,200. Every process of the
+experiment shares the same 2 cores, so adding replicas adds processes competing for them: beyond 2 the
+table shows the cost of that competition (more, smaller groups; more CPU per request), not a limit of the
+design, which scales with the CPUs the replicas get. More clients do raise throughput: groups grow with
+load, and PostgreSQL's CPU per message falls accordingly.
 `;
 if (write) writeSection('Messenger', body);
 console.log(body);
