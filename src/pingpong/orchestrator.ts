@@ -14,24 +14,14 @@ import { MARKER_SETS, type MarkerSetName } from './log-format.js';
 import { checkRange } from './options.js';
 import { deriveSeed, randomSeed } from '../core/prng.js';
 import { analyzeRun } from './run-analysis.js';
-import { LISTENING_MESSAGE } from './server.js';
+import { LISTENING_MESSAGE, type PingPongServerOptions } from './server.js';
 
-export interface PingPongRunOptions {
+/** The server's behaviour flags pass through unchanged; the rest shape the run. */
+export interface PingPongRunOptions extends Omit<PingPongServerOptions, 'host' | 'log' | 'quiet'> {
   clients: number;
   duration: number;
   dir: string;
-  port: number;
   report: string | undefined;
-  seed: number | undefined;
-  timeScale: number;
-  markers: MarkerSetName;
-  ignoreProbability: number;
-  delayMin: number;
-  delayMax: number;
-  keepalivePeriod: number;
-  maxBadLines: number;
-  maxWriteBuffer: number;
-  maxPendingAnswers: number;
   intervalMin: number;
   intervalMax: number;
   timeout: number;

@@ -5,19 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startNetlab as startProcess, type NetlabProcess } from '../helpers/netlab-process.js';
+import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import { MARKER_SETS, logLineParser, type LogEntry } from '../../src/pingpong/log-format.js';
 
 // Every process a test starts is stopped after it, even when the test fails half-way.
-const started: NetlabProcess[] = [];
-const startNetlab = (args: string[], env?: NodeJS.ProcessEnv): NetlabProcess => {
-  const p = startProcess(args, env);
-  started.push(p);
-  return p;
-};
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((p) => p.stop('SIGKILL')));
-});
+const startNetlab = startNetlabPerTest();
 
 // The exercise's Python programs (re-created, see fixtures/README.md); only the port is ours.
 const FIXTURES = fileURLToPath(new URL('../pingpong/fixtures/', import.meta.url));

@@ -1,20 +1,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startNetlab as startProcess, type NetlabProcess } from '../helpers/netlab-process.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import { metricValue, tcpPeer } from '../pingpong/tcp-peer.js';
 
 // Every process a test starts is stopped after it, even when the test fails half-way.
-const started: NetlabProcess[] = [];
-const startNetlab = (args: string[], env?: NodeJS.ProcessEnv): NetlabProcess => {
-  const p = startProcess(args, env);
-  started.push(p);
-  return p;
-};
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((p) => p.stop('SIGKILL')));
-});
+const startNetlab = startNetlabPerTest();
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'netlab-pingpong-'));
 const readLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);

@@ -2,22 +2,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startNetlab as startProcess, type NetlabProcess } from '../helpers/netlab-process.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
 import type { ClientStats } from '../../src/pingpong/client.js';
 import { MARKER_SETS, logLineParser, timeOfDayMs } from '../../src/pingpong/log-format.js';
 
 // Every process a test starts is stopped after it, even when the test fails half-way.
-const started: NetlabProcess[] = [];
-const startNetlab = (args: string[], env?: NodeJS.ProcessEnv): NetlabProcess => {
-  const p = startProcess(args, env);
-  started.push(p);
-  return p;
-};
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((p) => p.stop('SIGKILL')));
-});
+const startNetlab = startNetlabPerTest();
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'netlab-pingpong-'));
 const readLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { waitForHttp as waitUntilReady } from '../../src/core/net.js';
 
 export { freePort } from '../../src/core/net.js';
@@ -95,3 +96,19 @@ export function startNetlab(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: s
 
 /** Polls until `url` answers 200 (or the timeout passes). */
 export const waitForHttp = (url: string, timeoutMs = 30_000): Promise<void> => waitUntilReady(url, timeoutMs);
+
+/**
+ * A `startNetlab` whose processes are all SIGKILLed after each test of the calling file, even when
+ * a test fails half-way. Call once at the top level of a test file.
+ */
+export function startNetlabPerTest(): (args: string[], env?: NodeJS.ProcessEnv) => NetlabProcess {
+  const started: NetlabProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((p) => p.stop('SIGKILL')));
+  });
+  return (args, env) => {
+    const p = startNetlab(args, env);
+    started.push(p);
+    return p;
+  };
+}
