@@ -5,6 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { stopChild } from './child-process.js';
 import type { Logger } from './logger.js';
 
 /** Away from the system PostgreSQL's 5432. */
@@ -88,7 +89,8 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
   }
   await ensureDatabase(adminUrl);
   logger.info({ dataDir, port }, `embedded PostgreSQL started in ${dataDir} on port ${port} (DATABASE_URL unset)`);
-  return { url, owned: true, pid: child.pid, stop: () => stopChild(child) };
+  // SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and exits cleanly.
+  return { url, owned: true, pid: child.pid, stop: () => stopChild(child, 'SIGINT', STOP_TIMEOUT_MS) };
 }
 
 async function binaries(): Promise<{ initdb: string; postgres: string }> {
@@ -140,18 +142,6 @@ function waitReady(child: ChildProcess, logger: Logger): Promise<void> {
   });
 }
 
-/** SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and exits cleanly. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done();
-    });
-    child.kill('SIGINT');
-  });
-}
 
 async function answers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });

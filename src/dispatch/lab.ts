@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../core/child-process.js';
 import { freePort } from '../core/net.js';
 import { writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
 import { sleep } from '../core/lifecycle.js';
@@ -160,9 +161,9 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
 
   // Stop: workers first (their open batches fail as stream loss), then the dispatcher, then audit.
   running = false;
-  await Promise.all([...children].filter((c) => c !== dispatcher).map((c) => stopChild(c)));
+  await Promise.all([...children].filter((c) => c !== dispatcher).map((c) => stopChild(c, 'SIGTERM', STOP_TIMEOUT_MS)));
   await poll();
-  await stopChild(dispatcher);
+  await stopChild(dispatcher, 'SIGTERM', STOP_TIMEOUT_MS);
   const durationSeconds = elapsed();
   const store = new DispatchStore(dataDir, { readOnly: true });
   let accounting: Accounting;
@@ -252,16 +253,4 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
     await sleep(50);
   }
   throw new Error(`dispatcher not ready within ${READY_TIMEOUT_MS} ms`);
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
