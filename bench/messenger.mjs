@@ -15,6 +15,7 @@ const write = !process.argv.includes('--no-write');
 const BASE_PORT = 18180;
 /** Each cell runs this many times; the table shows the run with the median throughput (this VM is noisy). */
 const RUNS = quick ? 1 : 3;
+const WARMUP_REQUESTS = 3000;
 
 const CELLS = [
   { replicas: 1, workers: 50, requests: 100 },
@@ -56,8 +57,9 @@ async function runCell(cell) {
   }
   await Promise.all(urls.map((u) => waitHttp(`${u}/readyz`)));
   const urlArgs = urls.flatMap((u) => ['--url', u]);
-  // Warm-up: JIT and connection pools, not measured.
-  await netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', '10']).done;
+  // Warm-up, not measured: connection pools, and enough requests (about 3,000) for the JIT to have
+  // optimized the hot path; with 500 the first measured run still paid for compilation.
+  await netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', String(Math.ceil(WARMUP_REQUESTS / cell.workers))]).done;
 
   const serverPids = servers.map((s) => s.pid);
   const runs = [];
@@ -97,7 +99,7 @@ const body = `
 Command: \`npm run bench:messenger\` (\`node bench/messenger.mjs\`${quick ? ' --quick' : ''}), ${new Date().toISOString().slice(0, 10)}.
 Machine: ${machine()}. Load average before the run: ${load}.
 PostgreSQL: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded (PostgreSQL 18, fresh data directory, default settings: fsync and synchronous_commit on)'}.
-Replicas, bench client and PostgreSQL all share the machine's cores. Each cell starts fresh replicas on empty tables, warms up with 10 requests per worker, then runs the
+Replicas, bench client and PostgreSQL all share the machine's cores. Each cell starts fresh replicas on empty tables, warms up with about 3,000 requests, then runs the
 bench with \`--verify\` ${RUNS} times (the four properties checked over every response; "violations" must be 0);
 the row shows the run with the median throughput, the last columns every run's throughput.
 CPU columns are CPU milliseconds per answered request, sampled from /proc: all replicas together, and all PostgreSQL processes of the machine.

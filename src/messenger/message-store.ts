@@ -5,13 +5,15 @@ import { isConnectionError, type DatabaseHealth } from './db-health.js';
 import { WINDOW_SIZE, type MessageView, type NewMessage } from './protocol.js';
 import { WriteBatcher } from './write-batcher.js';
 
-const POST_SQL = 'SELECT seq, sender, text, sent_at, user_count FROM netlab_post_messages($1::text[], $2::text[])';
 /**
- * netlab_post_messages commits asynchronously so the ordering lock is not held through an fsync.
- * This synchronous commit (it takes a transaction id, so it writes a commit record) flushes the WAL
- * past that commit: only then is the group durable and answered. See prisma/migrations/*_async_commit_then_flush.
+ * A group is written in two statements (prisma/migrations/*_window_read_after_commit):
+ * netlab_append_messages numbers and stores it and commits asynchronously, so the ordering lock is
+ * held neither through an fsync nor through reading windows; netlab_flushed_window then commits
+ * synchronously, which flushes the WAL past the group, and returns the rows of its windows. Only
+ * then is the group durable and answered.
  */
-const FLUSH_SQL = 'SELECT pg_current_xact_id()';
+const APPEND_SQL = 'SELECT netlab_append_messages($1::text[], $2::text[]) AS base';
+const WINDOW_SQL = 'SELECT seq, sender, text, sent_at, user_count FROM netlab_flushed_window($1::bigint, $2::int)';
 
 interface Row {
   seq: string;
@@ -66,24 +68,23 @@ export class MessageStore {
 
   private async writeGroup(items: NewMessage[]): Promise<string[]> {
     let rows: Row[];
+    let base: number;
     let client: pg.PoolClient | undefined;
     try {
       client = await this.options.pool.connect();
-      rows = (await client.query<Row>(POST_SQL, [items.map((m) => m.sender), items.map((m) => m.text)])).rows;
-      await client.query(FLUSH_SQL);
+      base = Number((await client.query<{ base: string }>(APPEND_SQL, [items.map((m) => m.sender), items.map((m) => m.text)])).rows[0]!.base);
+      rows = (await client.query<Row>(WINDOW_SQL, [base, items.length])).rows;
       client.release();
     } catch (err) {
       client?.release(err as Error);
       throw this.databaseError(err);
     }
     const json = new Map<number, string>();
-    let last = 0;
     for (const r of rows) {
       const seq = Number(r.seq);
       json.set(seq, JSON.stringify(view(seq, r.sender, r.text, r.sent_at, r.user_count)));
-      if (seq > last) last = seq;
     }
-    const first = last - items.length + 1;
+    const first = base + 1;
     return items.map((_, i) => {
       const own = first + i;
       const parts: string[] = [];
