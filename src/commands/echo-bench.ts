@@ -1,9 +1,11 @@
-import { availableParallelism } from 'node:os';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { runEchoBench } from '../echo/bench-runner.js';
+import { defaultLoadSplit } from '../echo/generator-pool.js';
 import { MAX_MESSAGE_BYTES } from '../echo/message.js';
 import { ECHO_MODELS } from '../echo/models.js';
+
+const split = defaultLoadSplit();
 
 export default defineRole({
   name: 'echo-bench',
@@ -17,8 +19,8 @@ export default defineRole({
     out: opt.string('directory for results.json, results.png, results.svg and index.html', '.netlab/echo-bench'),
     baseline: opt.choice('also measure the exercise\'s servers under the same generator (python: threaded and asyncio, needs python3)', ['none', 'python'], 'none'),
     python: opt.string('Python interpreter for --baseline python', 'python3'),
-    workers: opt.int('workers of the cluster and threads models', availableParallelism(), 1, 256),
-    generators: opt.int('load-generator processes', availableParallelism(), 1, 64),
+    workers: opt.int('workers of the cluster and threads models (default: the cores the generators leave)', split.workers, 1, 256),
+    generators: opt.int('load-generator processes (default: half the cores)', split.generators, 1, 64),
     idleConnections: opt.int('after the grid, hold this many idle connections on the loop model and report RSS per connection (0 = skip)', 0, 0, 60_000),
     host: opt.string('address the servers under test bind and the load goes to', '127.0.0.1'),
     requestTimeout: opt.duration('an echo not complete after this long counts as an error', '10s', 's', 1),

@@ -66,6 +66,8 @@ export const idleSchema = z.object({
   rssPerConnectionBytes: z.number(),
   /** A fresh connection still got a correct echo while the idle ones were held. */
   stillServing: z.boolean(),
+  /** Generator processes the idle connections were opened from (at least two). */
+  generatorProcesses: z.number().int().positive().optional(),
 });
 
 export const resultsSchema = z.object({

@@ -11,7 +11,7 @@ import { cellLine, idleLine } from './bench-table.js';
 import { renderCharts } from './charts.js';
 import { GENERATOR_SATURATED_CPU, GeneratorPool, type CellLoad } from './generator-pool.js';
 import { renderHtml } from './html-page.js';
-import { runIdleTest } from './idle-test.js';
+import { echoOnce, runIdleTest } from './idle-test.js';
 import { probeReusePort, type EchoModel } from './models.js';
 import { ResourceSampler } from './proc-sampler.js';
 import { netlabTarget, PYTHON_BASELINES, pythonTarget, pythonUnavailable, startTarget, type BenchTarget, type PythonBaseline, type RunningServer } from './target-server.js';
@@ -35,6 +35,8 @@ export interface EchoBenchOptions {
 
 /** Fixed seed of the message bytes, so two runs send the same data. */
 const MESSAGE_SEED = 4242;
+/** The idle connections come from at least this many processes, however few carry the load. */
+export const IDLE_MIN_GENERATORS = 2;
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -136,6 +138,11 @@ export async function runEchoBench(o: EchoBenchOptions, { logger, lifecycle }: R
       }
       ran.push({ name: target.name, kind: target.kind, description: target.description, command: server.commandLine });
       try {
+        // One client connects, gets one echo and leaves before the first cell, so the first cell
+        // measures each server as every later cell does: after a client came and went. A fresh
+        // CPython asyncio server is otherwise ~2x slower until its first connection closes (its
+        // 256 KiB read buffer is mmap'd and unmapped on every read until glibc sees one freed).
+        await echoOnce(o.host, server.port);
         for (const size of o.sizes) {
           for (const connections of o.connections) {
             if (lifecycle.closing) break;
@@ -151,7 +158,12 @@ export async function runEchoBench(o: EchoBenchOptions, { logger, lifecycle }: R
       }
     }
     if (o.idleConnections > 0 && !lifecycle.closing) {
-      idle = await runIdleTest(pool, netlabTarget('loop', o.host, 1), o.host, o.idleConnections, logger);
+      const holders = pool.size >= IDLE_MIN_GENERATORS ? pool : await GeneratorPool.start(IDLE_MIN_GENERATORS);
+      try {
+        idle = await runIdleTest(holders, netlabTarget('loop', o.host, 1), o.host, o.idleConnections, logger);
+      } finally {
+        if (holders !== pool) await holders.close();
+      }
       process.stdout.write(idleLine(idle) + '\n');
     }
   } finally {

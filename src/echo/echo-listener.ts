@@ -36,7 +36,8 @@ export async function startEchoListener(options: EchoListenerOptions): Promise<E
   let closedBytesIn = 0;
   let closedBytesOut = 0;
 
-  const server = createServer({ allowHalfOpen: false }, (socket) => {
+  // Paused, so serveEchoConnection picks the read path before the first read.
+  const server = createServer({ allowHalfOpen: false, pauseOnConnect: true }, (socket) => {
     counters.accepted++;
     sockets.add(socket);
     socket.once('close', () => {

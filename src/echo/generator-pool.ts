@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import type { FromGenerator, GeneratorResult, OpenResult, ToGenerator } from './generator-protocol.js';
@@ -9,6 +10,19 @@ const GENERATOR_ENTRY = fileURLToPath(new URL('./generator-process.js', import.m
 export const GENERATOR_REPLY_TIMEOUT_MS = 60_000;
 /** A generator process using this share of one core in the window was saturated: its numbers are suspect. */
 export const GENERATOR_SATURATED_CPU = 0.9;
+
+/**
+ * How echo-bench splits the machine by default: half the cores (at least one) run generator
+ * processes, the rest (at least one) the server's workers. A closed-loop generator spends about as
+ * much CPU per echo as the server (the same write, read and wake-up in the kernel for every
+ * message), so this is the split where neither waits for the other; one more busy process than
+ * cores would make both share cores in scheduler time slices of milliseconds, which is what the
+ * p99 then measures.
+ */
+export function defaultLoadSplit(cores = availableParallelism()): { generators: number; workers: number } {
+  const generators = Math.max(1, Math.floor(cores / 2));
+  return { generators, workers: Math.max(1, cores - generators) };
+}
 
 export interface CellLoad {
   host: string;

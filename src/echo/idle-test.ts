@@ -62,6 +62,7 @@ export async function runIdleTest(pool: GeneratorPool, target: BenchTarget, host
       rssAfterBytes: after,
       rssPerConnectionBytes: held.opened > 0 ? Math.round((after - before) / held.opened) : 0,
       stillServing,
+      generatorProcesses: pool.size,
     };
   } finally {
     await server.stop();

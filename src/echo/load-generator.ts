@@ -12,6 +12,32 @@ export const CONNECT_ATTEMPTS = 3;
 export const MAX_TRACKED_LATENCY_US = 60_000_000;
 /** How often in-flight requests are checked against the request timeout. */
 const TIMEOUT_SWEEP_MS = 250;
+/**
+ * Every connection of a generator process reads into this one buffer (`onread`): no Buffer, no
+ * stream machinery and no 'data' event per read. Safe because a read is checked in full before
+ * the next one can happen (the handler runs synchronously and keeps nothing).
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+/** Gets the bytes of one read; `buffer` is overwritten by the next read, so they must be used at once. */
+export type ReadHandler = (bytes: number, buffer: Buffer) => void;
+
+/** The reads of one connection, into the shared buffer, go to whoever handles them once it is open. */
+export class ReadRoute {
+  /** Bytes that arrived before anyone handled them: an echo server never speaks first. */
+  unsolicited = 0;
+  handler: ReadHandler = (bytes) => {
+    this.unsolicited += bytes;
+  };
+  readonly onread = {
+    buffer: READ_BUFFER,
+    callback: (bytes: number): boolean => {
+      this.handler(bytes, READ_BUFFER);
+      return true; // keep reading
+    },
+  };
+}
 
 export function newLatencyHistogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_TRACKED_LATENCY_US, numberOfSignificantValueDigits: 3 });
@@ -20,10 +46,10 @@ export function newLatencyHistogram(): hdr.Histogram {
 const count = (errors: Record<string, number>, key: string) => (errors[key] = (errors[key] ?? 0) + 1);
 
 /** Opens one TCP connection, retrying a refused or timed-out connect a few times. */
-async function openSocket(host: string, port: number, errors: Record<string, number>): Promise<Socket | undefined> {
+async function openSocket(host: string, port: number, errors: Record<string, number>, route?: ReadRoute): Promise<Socket | undefined> {
   for (let attempt = 1; attempt <= CONNECT_ATTEMPTS; attempt++) {
     const outcome = await new Promise<Socket | string>((resolve) => {
-      const socket = connect({ host, port, noDelay: true });
+      const socket = connect({ host, port, noDelay: true, ...(route ? { onread: route.onread } : {}) });
       const timer = setTimeout(() => {
         socket.destroy();
         resolve('connect_timeout');
@@ -44,20 +70,28 @@ async function openSocket(host: string, port: number, errors: Record<string, num
   return undefined;
 }
 
-/** Opens `n` connections at most MAX_PARALLEL_CONNECTS at a time. */
-export async function openSockets(host: string, port: number, n: number): Promise<{ sockets: Socket[] } & OpenResult> {
+/**
+ * Opens `n` connections at most MAX_PARALLEL_CONNECTS at a time. With `routed`, each socket reads
+ * into the shared buffer and `routes[i]` says where the reads of `sockets[i]` go (nowhere until set);
+ * otherwise they are ordinary streams.
+ */
+export async function openSockets(host: string, port: number, n: number, routed = false): Promise<{ sockets: Socket[]; routes: ReadRoute[] } & OpenResult> {
   const sockets: Socket[] = [];
+  const routes: ReadRoute[] = [];
   const errors: Record<string, number> = {};
   let next = 0;
   const lane = async () => {
     while (next < n) {
       next++;
-      const socket = await openSocket(host, port, errors);
-      if (socket) sockets.push(socket);
+      const route = routed ? new ReadRoute() : undefined;
+      const socket = await openSocket(host, port, errors, route);
+      if (!socket) continue;
+      sockets.push(socket);
+      if (route) routes.push(route);
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, MAX_PARALLEL_CONNECTS) }, lane));
-  return { sockets, opened: sockets.length, errors };
+  return { sockets, routes, opened: sockets.length, errors };
 }
 
 type Phase = 'idle' | 'warmup' | 'measure' | 'drain' | 'done';
@@ -72,10 +106,11 @@ class EchoLoop {
 
   constructor(
     readonly socket: Socket,
+    route: ReadRoute,
     private readonly message: Buffer,
     private readonly owner: ClosedLoopGenerator,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    route.handler = (bytes, buffer) => this.onRead(bytes, buffer);
     socket.on('error', (err: NodeJS.ErrnoException) => owner.lost(this, err.code ?? 'socket_error'));
     socket.on('close', () => owner.lost(this, 'closed_by_server'));
   }
@@ -88,10 +123,10 @@ class EchoLoop {
     this.socket.write(this.message);
   }
 
-  private onData(chunk: Buffer): void {
-    const end = this.received + chunk.length;
+  private onRead(bytes: number, buffer: Buffer): void {
+    const end = this.received + bytes;
     // The message is not touched again until its echo is complete, so comparing in place is safe.
-    if (!this.inFlight || end > this.message.length || !chunk.equals(this.message.subarray(this.received, end))) {
+    if (!this.inFlight || end > this.message.length || buffer.compare(this.message, this.received, end, 0, bytes) !== 0) {
       this.owner.mismatch(this);
       return;
     }
@@ -119,16 +154,18 @@ export class ClosedLoopGenerator {
   constructor(private readonly requestTimeoutMs: number) {}
 
   async open(cmd: OpenCommand): Promise<OpenResult> {
-    const { sockets, opened, errors } = await openSockets(cmd.host, cmd.port, cmd.connections);
+    const { sockets, routes, opened, errors } = await openSockets(cmd.host, cmd.port, cmd.connections, true);
     this.errors = { ...errors };
-    this.loops = sockets.map((s, i) => new EchoLoop(s, buildMessage(cmd.size, cmd.seed * 100_003 + i + 1), this));
+    this.loops = sockets.map((s, i) => new EchoLoop(s, routes[i]!, buildMessage(cmd.size, cmd.seed * 100_003 + i + 1), this));
+    // Bytes before the first request cannot be an echo of it.
+    for (const [i, loop] of this.loops.entries()) if (routes[i]!.unsolicited > 0) this.mismatch(loop);
     return { opened, errors };
   }
 
   async run(warmupMs: number, durationMs: number): Promise<GeneratorResult> {
     const sweep = setInterval(() => this.sweepTimeouts(), Math.min(TIMEOUT_SWEEP_MS, this.requestTimeoutMs));
     this.phase = 'warmup';
-    for (const loop of this.loops) loop.send();
+    for (const loop of this.loops) if (loop.alive) loop.send();
     await sleep(warmupMs);
     this.histogram.reset();
     this.requests = 0;

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_READ_PATH, type ReadPath } from '../../src/echo/echo-connection.js';
 import { startEchoListener, type EchoListener, type EchoListenerOptions } from '../../src/echo/echo-listener.js';
 import { buildMessage } from '../../src/echo/message.js';
 import { connectTo, ECHO_SIZES, pattern, readBytes, SPLIT_PIECES, waitUntil, writeInPieces } from './echo-client.js';
@@ -7,8 +8,10 @@ import { connectTo, ECHO_SIZES, pattern, readBytes, SPLIT_PIECES, waitUntil, wri
 const listeners: EchoListener[] = [];
 const sockets: Socket[] = [];
 
+let readPath: ReadPath = DEFAULT_READ_PATH;
+
 async function listen(overrides: Partial<EchoListenerOptions> = {}): Promise<EchoListener> {
-  const l = await startEchoListener({ host: '127.0.0.1', port: 0, idleTimeoutMs: 0, framed: false, maxConnections: 1000, ...overrides });
+  const l = await startEchoListener({ host: '127.0.0.1', port: 0, idleTimeoutMs: 0, framed: false, maxConnections: 1000, readPath, ...overrides });
   listeners.push(l);
   return l;
 }
@@ -24,7 +27,20 @@ afterEach(async () => {
   for (const l of listeners.splice(0)) await l.close(Date.now() + 1000);
 });
 
-describe('echo listener (the loop model, in process)', () => {
+it('reads into one shared buffer per thread on this Node (the fast path the benchmarks measure)', () => {
+  // 'stream' here means Node no longer exposes what net.connect's onread option uses; the server
+  // still works (every test below runs on both paths) but pays an allocation and an event per read.
+  expect(DEFAULT_READ_PATH).toBe('shared-buffer');
+});
+
+describe.each(['shared-buffer', 'stream'] as const)('echo listener (the loop model, in process), %s reads', (path) => {
+  beforeAll(() => {
+    readPath = path;
+  });
+  afterAll(() => {
+    readPath = DEFAULT_READ_PATH;
+  });
+
   it('echoes every size from 1 byte to 1 MiB intact', async () => {
     const l = await listen();
     const s = await client(l.port);

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import * as hdr from 'hdr-histogram-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEchoListener } from '../../src/echo/echo-listener.js';
+import { defaultLoadSplit } from '../../src/echo/generator-pool.js';
 import { ClosedLoopGenerator, openSockets } from '../../src/echo/load-generator.js';
 
 const servers: Server[] = [];
@@ -77,6 +78,19 @@ describe('closed-loop generator', () => {
     expect(r.mismatches).toBe(4);
   });
 
+  it('catches a server that speaks before the first request', async () => {
+    const port = await misbehaving((s) => {
+      s.write('hello\n');
+      s.on('data', (c: Buffer) => s.write(c));
+    });
+    const gen = new ClosedLoopGenerator(2000);
+    await gen.open({ type: 'open', host: '127.0.0.1', port, size: 64, connections: 4, seed: 1, requestTimeoutMs: 2000 });
+    await new Promise((r) => setTimeout(r, 100)); // the greeting arrives before the first request
+    const r = await gen.run(30, 150);
+    expect(r.mismatches).toBe(4);
+    expect(r.requests).toBe(0);
+  });
+
   it('counts a server that closes connections and one that never answers', async () => {
     const closing = await misbehaving((s) => s.once('data', (c: Buffer) => s.end(c)));
     const closed = await runAgainst(closing, 64);
@@ -95,5 +109,14 @@ describe('closed-loop generator', () => {
     const r = await openSockets('127.0.0.1', port, 3);
     expect(r.opened).toBe(0);
     expect(r.errors.ECONNREFUSED).toBe(3);
+  });
+});
+
+describe('default split of the machine between load and server', () => {
+  it('gives half the cores to generators and the rest to server workers, at least one each', () => {
+    expect(defaultLoadSplit(1)).toEqual({ generators: 1, workers: 1 });
+    expect(defaultLoadSplit(2)).toEqual({ generators: 1, workers: 1 });
+    expect(defaultLoadSplit(3)).toEqual({ generators: 1, workers: 2 });
+    expect(defaultLoadSplit(8)).toEqual({ generators: 4, workers: 4 });
   });
 });
