@@ -72,3 +72,14 @@ export function writeSection(title, body) {
   const end = next === -1 ? text.length : next + 1;
   writeFileSync(file, `${text.slice(0, start)}## ${title}\n\n${body.trim()}\n\n${text.slice(end)}`.replace(/\n{3,}/g, '\n\n'));
 }
+
+/** Busy and total CPU time of the whole machine so far (jiffies, all cores), from /proc/stat. */
+export function machineTicks() {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
+/** Share of the machine's CPU time (all cores) that was busy between two machineTicks() samples. */
+export const busyShare = (a, b) => (b.busy - a.busy) / Math.max(1, b.total - a.total);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { startEmbeddedPostgres } from '../dist/core/embedded-postgres.js';
-import { cpuSeconds, loadAverage, machine, netlab, pidsOf, waitHttp, writeSection } from './lib.mjs';
+import { freePort } from '../dist/core/net.js';
+import { busyShare, cpuSeconds, loadAverage, machine, machineTicks, netlab, pidsOf, waitHttp, writeSection } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const write = !process.argv.includes('--no-write');
@@ -21,9 +22,9 @@ const CELLS = [
   { replicas: 1, workers: 50, requests: 100 },
   { replicas: 2, workers: 50, requests: 100 },
   { replicas: 4, workers: 50, requests: 100 },
-  { replicas: 1, workers: 500, requests: 20 },
-  { replicas: 2, workers: 500, requests: 20 },
-  { replicas: 4, workers: 500, requests: 20 },
+  { replicas: 1, workers: 500, requests: 40 },
+  { replicas: 2, workers: 500, requests: 40 },
+  { replicas: 4, workers: 500, requests: 40 },
   { replicas: 2, workers: 50, requests: 100, flags: ['--max-batch', '1', '--write-concurrency', '1'], note: 'no grouping (one message per database call)' },
 ];
 
@@ -33,7 +34,7 @@ let databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
   dir = mkdtempSync(join(tmpdir(), 'netlab-bench-pg-'));
   chmodSync(dir, 0o755);
-  embedded = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: 54400, logger: pino({ level: 'warn' }) });
+  embedded = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), logger: pino({ level: 'warn' }) });
   databaseUrl = embedded.url;
 }
 
@@ -44,6 +45,17 @@ async function resetTables() {
     if (rows[0].t) await client.query("TRUNCATE messages, sender_counters; UPDATE message_clock SET last_seq = 0, last_sent_at = '-infinity'");
   });
   await client.end();
+}
+
+/** Messages stored so far by the replicas, from their /metrics. */
+async function storedCount(urls) {
+  let total = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('netlab_messenger_messages_stored_total'));
+    total += line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  }
+  return total;
 }
 
 async function runCell(cell) {
@@ -66,13 +78,19 @@ async function runCell(cell) {
   for (let run = 0; run < RUNS; run++) {
     const cpu0 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')) };
     const jsonFile = join(tmpdir(), `netlab-bench-${process.pid}.json`);
+    const storedBefore = await storedCount(urls);
     const bench = netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', String(quick ? 20 : cell.requests), '--verify', '--json', jsonFile]);
+    // The machine's busy share is taken from the first stored message on, not from the bench client's start.
+    let exited = false;
+    bench.done.then(() => (exited = true));
+    while (!exited && (await storedCount(urls)) === storedBefore) await new Promise((r) => setTimeout(r, 5));
+    cpu0.machine = machineTicks();
     const code = await bench.done;
-    const cpu1 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')) };
+    const cpu1 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')), machine: machineTicks() };
     if (code !== 0) throw new Error(`bench failed (exit ${code}):\n${bench.output()}`);
     const r = JSON.parse(readFileSync(jsonFile, 'utf8'));
     rmSync(jsonFile, { force: true });
-    runs.push({ r, cpuServerMs: ((cpu1.server - cpu0.server) * 1000) / r.ok, cpuPgMs: ((cpu1.pg - cpu0.pg) * 1000) / r.ok });
+    runs.push({ r, cpuServerMs: ((cpu1.server - cpu0.server) * 1000) / r.ok, cpuPgMs: ((cpu1.pg - cpu0.pg) * 1000) / r.ok, busy: busyShare(cpu0.machine, cpu1.machine) });
   }
   await Promise.all(servers.map((s) => (s.kill('SIGTERM'), s.done)));
   runs.sort((a, b) => a.r.throughput - b.r.throughput);
@@ -86,7 +104,7 @@ try {
   for (const cell of CELLS) {
     const result = await runCell(cell);
     const l = result.r.latencyMs;
-    const line = `| ${cell.replicas} | ${cell.workers} x ${quick ? 20 : cell.requests} | ${result.r.throughput.toFixed(0)} | ${l.p50.toFixed(1)} | ${l.p95.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} | ${result.r.verify.violations} | ${result.cpuServerMs.toFixed(3)} | ${result.cpuPgMs.toFixed(3)} | ${result.all.join(' / ')} | ${cell.note ?? ''} |`;
+    const line = `| ${cell.replicas} | ${cell.workers} x ${quick ? 20 : cell.requests} | ${result.r.throughput.toFixed(0)} | ${l.p50.toFixed(1)} | ${l.p95.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} | ${result.r.verify.violations} | ${result.cpuServerMs.toFixed(3)} | ${result.cpuPgMs.toFixed(3)} | ${(result.busy * 100).toFixed(0)}% | ${result.all.join(' / ')} | ${cell.note ?? ''} |`;
     console.log(line);
     rows.push(line);
   }
@@ -102,10 +120,11 @@ PostgreSQL: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded (PostgreSQL 
 Replicas, bench client and PostgreSQL all share the machine's cores. Each cell starts fresh replicas on empty tables, warms up with about 3,000 requests, then runs the
 bench with \`--verify\` ${RUNS} times (the four properties checked over every response; "violations" must be 0);
 the row shows the run with the median throughput, the last columns every run's throughput.
-CPU columns are CPU milliseconds per answered request, sampled from /proc: all replicas together, and all PostgreSQL processes of the machine.
+CPU columns are CPU milliseconds per answered request, sampled from /proc: all replicas together, and all PostgreSQL processes of the machine;
+"machine busy" is the share of both cores' time that was not idle from the first stored message to the bench client's exit (everything: replicas, PostgreSQL, the bench client, the kernel).
 
-| replicas | workers x requests | req/s | p50 ms | p95 ms | p99 ms | max ms | violations | replica CPU ms/req | PostgreSQL CPU ms/req | req/s of each run | note |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| replicas | workers x requests | req/s | p50 ms | p95 ms | p99 ms | max ms | violations | replica CPU ms/req | PostgreSQL CPU ms/req | machine busy | req/s of each run | note |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Reading it: the target for the seed workload (2 replicas, 50 x 100) is at least 5,000 req/s with p99 under
