@@ -79,14 +79,14 @@ export class PingPongClientCore {
       case 'bad':
         return this.observer.badLine?.(message.reason, message.text);
       case 'keepalive':
-        this.log.append(clientKeepaliveLine(new Date(atMs), message.text));
+        if (!this.log.discards) this.log.append(clientKeepaliveLine(new Date(atMs), message.text));
         return this.observer.keepalive?.(message.k, atMs);
       case 'pong': {
         const request = this.pending.get(message.n);
         if (request) {
           clearTimeout(request.timer);
           this.pending.delete(message.n);
-          this.log.append(clientAnsweredLine(new Date(request.sentAtMs), request.text, new Date(atMs), message.text));
+          if (!this.log.discards) this.log.append(clientAnsweredLine(new Date(request.sentAtMs), request.text, new Date(atMs), message.text));
           this.observer.answered?.(message.n, atMs - request.sentAtMs);
           this.settledCheck();
           return;
@@ -107,7 +107,7 @@ export class PingPongClientCore {
     this.pending.delete(n);
     this.timedOut.set(n, this.clock());
     if (this.timedOut.size > MAX_REMEMBERED_TIMEOUTS) this.timedOut.delete(this.timedOut.keys().next().value!);
-    this.log.append(clientTimeoutLine(new Date(request.sentAtMs), request.text, this.settings.markers));
+    if (!this.log.discards) this.log.append(clientTimeoutLine(new Date(request.sentAtMs), request.text, this.settings.markers));
     this.observer.timeout?.(n);
     this.settledCheck();
   }

@@ -26,13 +26,17 @@ export class LineDecoder {
 
   constructor(private readonly maxLineBytes = MAX_LINE_BYTES) {}
 
-  /** Feeds one chunk; returns the events it completed, in order. */
-  push(chunk: Uint8Array): LineEvent[] {
+  /**
+   * Feeds one chunk, or its first `length` bytes (a reused read buffer); returns the events it
+   * completed, in order. Nothing of `chunk` is kept: it may be overwritten once this returns.
+   */
+  push(chunk: Uint8Array, length = chunk.length): LineEvent[] {
     const events: LineEvent[] = [];
     let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(LF, start);
-      const end = nl === -1 ? chunk.length : nl;
+    while (start < length) {
+      let nl = chunk.indexOf(LF, start);
+      if (nl >= length) nl = -1;
+      const end = nl === -1 ? length : nl;
       if (this.skipped >= 0) {
         this.skipped += end - start;
         if (nl !== -1) {
@@ -54,8 +58,7 @@ export class LineDecoder {
         this.pending.push(Buffer.from(part));
         this.pendingBytes += part.length;
       } else {
-        const event = this.finishLine(chunk.subarray(start, end));
-        events.push(event);
+        events.push(this.finishLine(chunk, start, end));
       }
       if (nl === -1) break;
       start = nl + 1;
@@ -68,18 +71,23 @@ export class LineDecoder {
     return this.pendingBytes;
   }
 
-  private finishLine(tail: Uint8Array): LineEvent {
+  /** Completes the line held so far with chunk[start, end). */
+  private finishLine(chunk: Uint8Array, start: number, end: number): LineEvent {
     let bytes: Buffer;
-    if (this.pendingBytes === 0) bytes = Buffer.from(tail.buffer, tail.byteOffset, tail.length);
-    else {
-      this.pending.push(Buffer.from(tail.buffer, tail.byteOffset, tail.length));
+    if (this.pendingBytes === 0) {
+      // The usual case (a whole line in one read): decode straight from the chunk, no copy.
+      bytes = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    } else {
+      this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset + start, end - start));
       bytes = Buffer.concat(this.pending);
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = 0;
+      end = bytes.length;
     }
-    this.pending = [];
-    this.pendingBytes = 0;
-    let length = bytes.length;
-    if (length > 0 && bytes[length - 1] === CR) length--;
+    let length = end - start;
+    if (length > 0 && bytes[end - 1] === CR) length--;
     if (length > this.maxLineBytes) return { kind: 'too-long', bytes: length };
-    return { kind: 'line', text: bytes.toString('latin1', 0, length) };
+    return { kind: 'line', text: bytes.toString('latin1', start, start + length) };
   }
 }

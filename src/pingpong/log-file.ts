@@ -5,6 +5,8 @@ import { dirname } from 'node:path';
 export interface EventLog {
   append(line: string): void;
   close(): void;
+  /** True when lines are thrown away (NO_LOG): callers may skip formatting them. */
+  readonly discards?: boolean;
 }
 
 /**
@@ -16,9 +18,16 @@ export interface EventLog {
 export class LogFile implements EventLog {
   private fd: number | undefined;
 
-  constructor(readonly path: string) {
+  /**
+   * `append`: add to the file as it is (O_APPEND) instead of starting it fresh: the threads of one
+   * server each hold the file open so, and every line is one write, so lines never mix.
+   */
+  constructor(
+    readonly path: string,
+    { append = false }: { append?: boolean } = {},
+  ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'w');
+    this.fd = openSync(path, append ? 'a' : 'w');
   }
 
   append(line: string): void {
@@ -33,6 +42,6 @@ export class LogFile implements EventLog {
   }
 }
 
-export const NO_LOG: EventLog = { append() {}, close() {} };
+export const NO_LOG: EventLog = { append() {}, close() {}, discards: true };
 
 export const openEventLog = (path: string): EventLog => (path === '' ? NO_LOG : new LogFile(path));

@@ -5,7 +5,11 @@ import { DROP_REASONS } from './server-core.js';
 /** Latency buckets (seconds) for keepalive lag and round trips at the exercise's time scale and faster. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-export function serverMetrics(registry: Registry) {
+/**
+ * The server's metrics. `sync`, when given (--threads above 1), runs before each metric is read, so
+ * counters kept by the threads in shared memory are brought into this one registry at scrape time.
+ */
+export function serverMetrics(registry: Registry, sync?: (metrics: ServerMetrics) => void) {
   const registers = [registry];
   const badLines = new Counter({ name: 'netlab_pingpong_bad_lines_total', help: 'Lines from clients that were not a valid request, by reason.', labelNames: ['reason'], registers });
   const requests = new Counter({
@@ -18,7 +22,7 @@ export function serverMetrics(registry: Registry) {
   for (const reason of BAD_LINE_REASONS) badLines.inc({ reason }, 0);
   for (const outcome of ['answered', 'ignored', 'abandoned']) requests.inc({ outcome }, 0);
   for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
-  return {
+  const metrics = {
     connected: new Gauge({ name: 'netlab_pingpong_connected_clients', help: 'Clients connected now.', registers }),
     connections: new Counter({ name: 'netlab_pingpong_connections_total', help: 'Client connections accepted.', registers }),
     requests,
@@ -39,10 +43,32 @@ export function serverMetrics(registry: Registry) {
       registers,
     }),
     counter: new Gauge({ name: 'netlab_pingpong_counter', help: 'The next server-wide counter value (PONGs and keepalives sent so far).', registers }),
+    threadsHeap: new Gauge({
+      name: 'netlab_pingpong_threads_heap_used_bytes',
+      help: 'V8 heap in use by the connection threads (--threads above 1; the main thread is in netlab_nodejs_heap_size_used_bytes), summed.',
+      registers,
+    }),
   };
+  if (sync) {
+    const collect = () => sync(metrics);
+    for (const metric of Object.values(metrics)) (metric as unknown as { collect?: () => void }).collect = collect;
+  }
+  return metrics;
 }
 
-export type ServerMetrics = ReturnType<typeof serverMetrics>;
+export interface ServerMetrics {
+  connected: Gauge;
+  connections: Counter;
+  requests: Counter<'outcome'>;
+  badLines: Counter<'reason'>;
+  dropped: Counter<'reason'>;
+  keepalives: Counter;
+  keepaliveMessages: Counter;
+  keepaliveLag: Histogram;
+  keepaliveBroadcast: Histogram;
+  counter: Gauge;
+  threadsHeap: Gauge;
+}
 
 export function clientMetrics(registry: Registry) {
   const registers = [registry];

@@ -1,6 +1,6 @@
 import { OptionError } from '../core/errors.js';
 import { opt } from '../core/options.js';
-import { MARKER_SET_NAMES } from './log-format.js';
+import { MARKER_SETS, MARKER_SET_NAMES, type MarkerSetName } from './log-format.js';
 import {
   ANSWER_DELAY_MAX_MS,
   ANSWER_DELAY_MIN_MS,
@@ -11,7 +11,8 @@ import {
   PING_INTERVAL_MIN_MS,
   REQUEST_TIMEOUT_MS,
 } from './protocol.js';
-import { MAX_BAD_LINES, MAX_PENDING_ANSWERS } from './server-core.js';
+import { MAX_BAD_LINES, MAX_PENDING_ANSWERS, type ServerSettings } from './server-core.js';
+import { MAX_THREADS } from './shared-state.js';
 
 /**
  * Flags shared by the three roles, so the orchestrator passes exactly the same ones on to the
@@ -36,6 +37,7 @@ export const serverBehaviourOptions = {
   maxBadLines: opt.int('bad lines a connection may send before it is closed', MAX_BAD_LINES, 0, 1_000_000),
   maxWriteBuffer: opt.int('bytes queued for one client before it counts as not reading and is dropped', MAX_WRITE_BUFFER_BYTES, 64, 1 << 30),
   maxPendingAnswers: opt.int('answers one client may have waiting before its connection is no longer read for a while', MAX_PENDING_ANSWERS, 2, 1_000_000),
+  threads: opt.int('threads holding the connections, each listening on the port (SO_REUSEPORT); client numbers and the counter stay server-wide. 1 = one event loop', 1, 1, MAX_THREADS),
 };
 
 export const clientBehaviourOptions = {
@@ -64,6 +66,32 @@ export const clientOptions = {
   ...commonPingPongOptions,
   ...clientBehaviourOptions,
 };
+
+/** The server flags its protocol behaviour comes from. */
+export interface ServerBehaviourOptions {
+  timeScale: number;
+  markers: MarkerSetName;
+  ignoreProbability: number;
+  delayMin: number;
+  delayMax: number;
+  keepalivePeriod: number;
+  maxBadLines: number;
+  maxPendingAnswers: number;
+}
+
+/** The server's protocol settings from its flags, durations multiplied by --time-scale. */
+export function serverSettings(options: ServerBehaviourOptions): ServerSettings {
+  const scale = options.timeScale;
+  return {
+    ignoreProbability: options.ignoreProbability,
+    answerDelayMinMs: options.delayMin * scale,
+    answerDelayMaxMs: options.delayMax * scale,
+    keepalivePeriodMs: options.keepalivePeriod * scale,
+    maxBadLines: options.maxBadLines,
+    maxPendingAnswers: options.maxPendingAnswers,
+    markers: MARKER_SETS[options.markers],
+  };
+}
 
 export function checkRange(what: string, min: number, max: number): void {
   if (min > max) throw new OptionError(`--${what}-min (${min} ms) must not exceed --${what}-max (${max} ms)`);

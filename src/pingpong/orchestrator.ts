@@ -80,7 +80,7 @@ export async function runPingPong(options: PingPongRunOptions, { logger, lifecyc
       'pingpong-server', '--host', '127.0.0.1', '--port', String(port), '--log', files.server, '--no-quiet', '--seed', String(deriveSeed(seed, 0)),
       '--ignore-probability', String(options.ignoreProbability), '--delay-min', `${options.delayMin}ms`, '--delay-max', `${options.delayMax}ms`,
       '--keepalive-period', `${options.keepalivePeriod}ms`, '--max-bad-lines', String(options.maxBadLines), '--max-write-buffer', String(options.maxWriteBuffer),
-      '--max-pending-answers', String(options.maxPendingAnswers), ...shared,
+      '--max-pending-answers', String(options.maxPendingAnswers), '--threads', String(options.threads), ...shared,
     ], logger);
     children.push(server);
     await waitForListening(server, logger);

@@ -3,6 +3,7 @@ import type { EventLog } from './log-file.js';
 import { serverAnsweredLine, serverIgnoredLine, type Markers } from './log-format.js';
 import { uniform, type Random } from '../core/prng.js';
 import { keepaliveText, parseClientLine, pongText, type BadLineReason } from './protocol.js';
+import type { SharedServerState } from './shared-state.js';
 
 /** Bad lines one connection may send; the next one closes it (a peer speaking another protocol). */
 export const MAX_BAD_LINES = 10;
@@ -79,6 +80,10 @@ export class ClientSession {
  * and keepalives go out: 0, 1, 2 ... with no gaps. A number is never spent on a line nobody gets:
  * an answer for a client that left is abandoned without one, and a keepalive with no recipients
  * is skipped.
+ *
+ * With `shared` (one core per thread of `pingpong-server --threads N`), client numbers and k come
+ * from the SharedServerState, so they stay one server-wide sequence: see answerShared and
+ * keepaliveTick. Without it (one thread), everything is local and nothing is locked.
  */
 export class PingPongServerCore {
   private counter = 0;
@@ -87,6 +92,9 @@ export class PingPongServerCore {
   private readonly timers = new Set<NodeJS.Timeout>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private drainWaiters: (() => void)[] = [];
+  /** Shared mode: the keepalive slot this thread has sent (or skipped) last, and the schedule. */
+  private sentSlot = 0;
+  private keepaliveAnchorMs = 0;
 
   constructor(
     private readonly settings: ServerSettings,
@@ -94,15 +102,17 @@ export class PingPongServerCore {
     private readonly log: EventLog,
     private readonly observer: ServerObserver = {},
     private readonly clock: () => number = Date.now,
+    private readonly shared?: SharedServerState,
   ) {}
 
+  /** Clients connected to this core (this thread). */
   get connected(): number {
     return this.sessions.size;
   }
 
-  /** The next counter value to be sent. */
+  /** The next counter value to be sent (server-wide). */
   get nextK(): number {
-    return this.counter;
+    return this.shared ? this.shared.nextK : this.counter;
   }
 
   get pendingAnswers(): number {
@@ -111,14 +121,15 @@ export class PingPongServerCore {
 
   /** Registers a new connection and gives it the next client number. */
   connect(peer: Peer): ClientSession {
-    const session = new ClientSession(this.nextId++, peer);
+    const session = new ClientSession(this.shared ? this.shared.nextId() : this.nextId++, peer);
     this.sessions.add(session);
+    this.shared?.addConnected(1);
     return session;
   }
 
   disconnect(session: ClientSession): void {
     session.open = false;
-    this.sessions.delete(session);
+    if (this.sessions.delete(session)) this.shared?.addConnected(-1);
   }
 
   receive(session: ClientSession, event: LineEvent): void {
@@ -153,6 +164,7 @@ export class PingPongServerCore {
   }
 
   private answer(session: ClientSession, receivedAt: Date, requestText: string, nText: string): void {
+    if (this.shared) return this.answerShared(session, receivedAt, requestText, nText, this.shared);
     // The exact length is known before k is: reserve for the widest k we could still be given.
     const worstCase = pongText(this.counter, nText, session.id).length + 1;
     if (!session.open || !session.peer.reserve(worstCase)) {
@@ -166,6 +178,42 @@ export class PingPongServerCore {
     this.observer.request?.(session, 'answered');
   }
 
+  /**
+   * Shared mode: k is taken, the line queued and server.log appended under the shared lock, so
+   * numbers go out and are logged in order across threads. A keepalive another thread has numbered
+   * but this one has not sent yet is sent first (outside the lock): its k is lower, and this
+   * client must read it before the PONG.
+   */
+  private answerShared(session: ClientSession, receivedAt: Date, requestText: string, nText: string, shared: SharedServerState): void {
+    // Other threads may take numbers between the reservation and ours: allow one more digit.
+    const worstCase = pongText(shared.nextK, nText, session.id).length + 2;
+    if (!session.open || !session.peer.reserve(worstCase)) {
+      this.observer.request?.(session, 'abandoned');
+      return;
+    }
+    for (;;) {
+      let pending: { slot: number; k: number } | undefined;
+      shared.lock();
+      try {
+        if (shared.keepaliveSlot > this.sentSlot) pending = { slot: shared.keepaliveSlot, k: shared.keepaliveK };
+        else {
+          const text = pongText(shared.takeK(), nText, session.id);
+          session.peer.write(text + '\n');
+          this.log.append(serverAnsweredLine(receivedAt, requestText, new Date(this.clock()), text));
+        }
+      } finally {
+        shared.unlock();
+      }
+      if (!pending) break;
+      this.sendSharedKeepalive(pending.slot, pending.k);
+      if (!session.open) {
+        this.observer.request?.(session, 'abandoned');
+        return;
+      }
+    }
+    this.observer.request?.(session, 'answered');
+  }
+
   private bad(session: ClientSession, reason: BadLineReason, text: string): void {
     session.badLines++;
     this.observer.badLine?.(session, reason, text);
@@ -175,17 +223,21 @@ export class PingPongServerCore {
   /**
    * Starts the broadcast: the i-th keepalive is due at anchor + i * period. Timers are set against
    * that schedule, not chained, so lateness never accumulates; a tick that comes more than a
-   * period late sends once and moves on to the next slot still in the future.
+   * period late sends once and moves on to the next slot still in the future. None goes out early.
    */
   startKeepalives(anchorMs = this.clock()): number {
     const period = this.settings.keepalivePeriodMs;
+    this.keepaliveAnchorMs = anchorMs;
     let slot = 1;
     const arm = () => {
       this.keepaliveTimer = setTimeout(tick, Math.max(0, anchorMs + slot * period - this.clock()));
     };
     const tick = () => {
       const scheduledAt = anchorMs + slot * period;
-      this.broadcastKeepalive(scheduledAt);
+      // A timer set from the wall clock can fire up to a millisecond early by it: never send before the slot.
+      if (this.clock() < scheduledAt) return arm();
+      if (this.shared) this.keepaliveShared(slot, this.shared);
+      else this.broadcastKeepalive(scheduledAt);
       slot = Math.max(slot + 1, Math.floor((this.clock() - anchorMs) / period) + 1);
       arm();
     };
@@ -209,6 +261,40 @@ export class PingPongServerCore {
     for (const session of recipients) session.peer.write(data);
     this.observer.keepalive?.(k, recipients.length, started - scheduledAt, this.clock() - started);
     return k;
+  }
+
+  /**
+   * Shared mode: the first thread whose timer fires for a slot numbers its keepalive (if anyone is
+   * connected anywhere); every thread sends the newest numbered keepalive it has not sent yet.
+   */
+  private keepaliveShared(slot: number, shared: SharedServerState): void {
+    shared.lock();
+    let latest: number;
+    let k: number;
+    try {
+      shared.decideKeepalive(slot);
+      latest = shared.keepaliveSlot;
+      k = shared.keepaliveK;
+    } finally {
+      shared.unlock();
+    }
+    if (latest > this.sentSlot) this.sendSharedKeepalive(latest, k);
+  }
+
+  /** Sends keepalive k of `slot` to this thread's clients (k -1: skipped, nobody was connected). */
+  private sendSharedKeepalive(slot: number, k: number): void {
+    this.sentSlot = slot;
+    if (k < 0) return;
+    const started = this.clock();
+    const data = Buffer.from(keepaliveText(k) + '\n', 'latin1');
+    let recipients = 0;
+    for (const session of this.sessions) {
+      if (!session.open || !session.peer.reserve(data.length)) continue;
+      session.peer.write(data);
+      recipients++;
+    }
+    const scheduledAt = this.keepaliveAnchorMs + slot * this.settings.keepalivePeriodMs;
+    this.observer.keepalive?.(k, recipients, started - scheduledAt, this.clock() - started);
   }
 
   /** Resolves once every answer already decided on has gone out (or been abandoned). */

@@ -53,4 +53,18 @@ describe('LineDecoder', () => {
     chunk.fill(0x41);
     expect(lines(d.push(Buffer.from('NG\n')))).toEqual(['[7] PING']);
   });
+
+  it('reads only the first `length` bytes of a reused buffer (a load client shares one for every connection)', () => {
+    const d = new LineDecoder();
+    const shared = Buffer.alloc(64, '[9] keepalive\n[8] keepalive\n', 'latin1'); // stale lines after what was read
+    shared.write('[0] keep', 'latin1');
+    expect(lines(d.push(shared, 8))).toEqual([]);
+    shared.write('alive\n[1] PO', 'latin1');
+    expect(lines(d.push(shared, 12))).toEqual(['[0] keepalive']);
+    shared.write('NG\r\n', 'latin1');
+    expect(lines(d.push(shared, 4))).toEqual(['[1] PONG']);
+    expect(d.buffered).toBe(0);
+    // A plain Uint8Array works as well as a Buffer.
+    expect(lines(d.push(new Uint8Array(Buffer.from('[2] PING\nxx', 'latin1')), 9))).toEqual(['[2] PING']);
+  });
 });

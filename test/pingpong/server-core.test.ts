@@ -150,6 +150,17 @@ describe('ping-pong server protocol state', () => {
     expect(peers[1]!.sent).toEqual(peers[0]!.sent);
   });
 
+  it('never sends a keepalive before its slot, even when its timer fires early by the wall clock', () => {
+    const sent: number[] = [];
+    const { core } = setup(mulberry32(1), {}, { keepalive: () => sent.push(Date.now()) });
+    core.connect(new FakePeer());
+    const anchor = core.startKeepalives(Date.now() + 3);
+    vi.setSystemTime(Date.now() - 2); // the wall clock steps back: the timer fires 2 ms before the slot by it
+    vi.advanceTimersByTime(5010);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toBeGreaterThanOrEqual(anchor + 5000);
+  });
+
   it('spends no number on a keepalive nobody receives, nor on an answer to a client that left', () => {
     const { core } = setup(scripted(0.5, 0.5));
     core.startKeepalives();
