@@ -129,11 +129,14 @@ ${rows.join('\n')}
 
 Reading it: the target for the seed workload (2 replicas, 50 x 100) is at least 5,000 req/s with p99 under
 50 ms and no violation; the design that runs one transaction per request under one lock answers about 450
-req/s here, and the last row (this server with grouping switched off) about 1,200. Every process of the
-experiment shares the same 2 cores, so adding replicas adds processes competing for them: beyond 2 the
-table shows the cost of that competition (more, smaller groups; more CPU per request), not a limit of the
-design, which scales with the CPUs the replicas get. More clients do raise throughput: groups grow with
-load, and PostgreSQL's CPU per message falls accordingly.
+req/s here, and the last row (this server with grouping switched off) shows what grouping is worth. More
+clients raise throughput at every replica count: groups grow with load, and PostgreSQL's CPU per message
+falls. More replicas do not, on this machine: every process of the experiment shares the same 2 cores, and
+with one replica they are already 76-82% busy ("machine busy"). A replica adds no CPU here, only a process
+competing for it; the one ordering lock then changes hands between more, smaller groups, and a backend
+holding it is more often preempted. Reading the windows after the lock is released (see
+docs/architecture.md) halved that cost at 4 replicas, but the trend stays downward until replicas run on
+cores of their own, which this machine does not have.
 `;
 if (write) writeSection('Messenger', body);
 console.log(body);
