@@ -350,7 +350,7 @@ const chartSpec = {
 const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0);
 const body = [
   `Command: \`npm run bench:tick\` (bench/tick.mjs; \`TICK_BENCH_SECONDS\`, \`TICK_BENCH_RATES\` change the cells).`,
-  `Machine: ${machine()}; NATS and RabbitMQ on the same host (127.0.0.1). Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${seconds} s; load average ${load0} before, ${load1} after (the machine is shared: other work ran alongside).`,
+  `Machine: ${machine()}; NATS and RabbitMQ on the same host (127.0.0.1). Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${seconds} s; load average ${load0} before, ${load1} after (the load average lags: it still counts the benchmarks run just before).`,
   '',
   `Each cell measures ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up that no number includes. The variants of a cell run at the same time, on separate channels, ` +
     'so the noise of this shared 2-core machine hits them alike (run one after another they measured different moments of other people\'s load). ' +
