@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { sleep } from './lifecycle.js';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -29,4 +29,45 @@ export async function waitForHttp(url: string, timeoutMs: number, signal?: Abort
     await sleep(100, signal);
   }
   throw new Error(`${url} did not become ready within ${timeoutMs} ms (${last})`);
+}
+
+/** Sharing one port between threads or processes with SO_REUSEPORT (echo's threads model, pingpong-server --threads). */
+export const REUSE_PORT_REQUIREMENT = 'net.Server listen({reusePort}) (Node >= 22.12 or >= 23.1, on Linux)';
+
+export interface ReusePortSupport {
+  supported: boolean;
+  reason?: string;
+}
+
+function listenOn(server: Server, port: number, reusePort: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port, reusePort }, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+/**
+ * Asks the running Node, not its version number: two sockets try to listen on one port with
+ * reusePort. A Node without the option ignores it and the second bind fails with EADDRINUSE.
+ */
+export async function probeReusePort(): Promise<ReusePortSupport> {
+  const first = createServer();
+  const second = createServer();
+  try {
+    const port = await listenOn(first, 0, true);
+    await listenOn(second, port, true);
+    return { supported: true };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return {
+      supported: false,
+      reason: `Node ${process.version} on ${process.platform} cannot share a port between threads (${code}); it needs ${REUSE_PORT_REQUIREMENT}`,
+    };
+  } finally {
+    first.close();
+    second.close();
+  }
 }

@@ -12,7 +12,8 @@ import { renderCharts } from './charts.js';
 import { GENERATOR_SATURATED_CPU, GeneratorPool, type CellLoad } from './generator-pool.js';
 import { renderHtml } from './html-page.js';
 import { echoOnce, runIdleTest } from './idle-test.js';
-import { probeReusePort, type EchoModel } from './models.js';
+import { probeReusePort } from '../core/net.js';
+import type { EchoModel } from './models.js';
 import { ResourceSampler } from './proc-sampler.js';
 import { netlabTarget, PYTHON_BASELINES, pythonTarget, pythonUnavailable, startTarget, type BenchTarget, type PythonBaseline, type RunningServer } from './target-server.js';
 

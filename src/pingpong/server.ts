@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { OptionError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { probeReusePort } from '../echo/models.js';
+import { probeReusePort } from '../core/net.js';
 import type { RoleContext } from '../core/role.js';
 import { openEventLog } from './log-file.js';
 import { serverMetrics, type ServerMetrics } from './metrics.js';

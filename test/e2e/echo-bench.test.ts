@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resultsSchema } from '../../src/echo/bench-results.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
-import { probeReusePort } from '../../src/echo/models.js';
+import { probeReusePort } from '../../src/core/net.js';
 import { pythonUnavailable } from '../../src/echo/target-server.js';
 import { startNetlab } from '../helpers/netlab-process.js';
 

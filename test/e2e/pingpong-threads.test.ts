@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeReusePort } from '../../src/echo/models.js';
+import { probeReusePort } from '../../src/core/net.js';
 import { MAIN, freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
 import { MARKER_SETS, logLineParser } from '../../src/pingpong/log-format.js';
