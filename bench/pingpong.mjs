@@ -63,11 +63,11 @@ const freePort = () =>
     });
   });
 
-/** Runs netlab with a raised open-files limit (each connection is a descriptor). */
 function netlab(args, onLine, nice = 0) {
   return run([process.execPath, MAIN, ...args], args[0], onLine, nice);
 }
 
+/** Runs a command with a raised open-files limit (each connection is a descriptor), at `nice`. */
 function run(command, label, onLine, nice = 0) {
   const script = `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${nice ? `nice -n ${nice} ` : ''}"$0" "$@"`;
   const child = spawn('bash', ['-c', script, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -222,15 +222,16 @@ async function scenario(name, { loader, args: clientArgs }) {
     if (first < windowStart || first > windowEnd) continue;
     // The nearest slot, so a broadcast that went out early would show as a negative lag (lagMs.min), not as one 5 s late.
     const scheduled = schedule.anchor + Math.round((first - schedule.anchor) / schedule.period) * schedule.period;
+    // Worst delivery: by kernel time where the loader has one (the judged measure), else by read time.
     let worst = -Infinity;
     for (const [kernel, read, exact] of list) {
       readLags.push(read - scheduled);
+      worst = Math.max(worst, (kernel ?? read) - scheduled);
       if (kernel === undefined) continue;
       // A read that also took a later line carries the later line's kernel time: an upper bound only.
       (exact ? kernelLags : boundedLags).push(kernel - scheduled);
-      worst = Math.max(worst, kernel - scheduled);
     }
-    perBroadcast.push({ recipients: list.length, worst: loader === 'probe' ? worst : Math.max(...list.map(([, read]) => read - scheduled)) });
+    perBroadcast.push({ recipients: list.length, worst });
   }
   const summary = (lags) => {
     lags.sort((a, b) => a - b);
