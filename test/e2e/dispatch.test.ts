@@ -57,10 +57,21 @@ describe('dispatcher processes', () => {
     const url = `http://127.0.0.1:${port}`;
     let d = await dispatcher(port, dir, ['--lease', '5s']);
     const swarm = netlab(['worker', '--url', url, '--count', '10', '--time-scale', '0.01', '--seed', '3']);
-    await until(() => stats(url), (s) => s.done >= 100 && s.leased > 0);
+    // The swarm's tasks take milliseconds, so a lease of theirs may or may not be open at the kill. A slow
+    // worker (every task 100x its period, reported per batch of 3) surely holds a committed lease then.
+    const slow = netlab(['worker', '--url', url, '--batchsize', '3', '--time-scale', '100']);
+    await until(() => stats(url), (s) => s.done >= 100);
+    // A lease held for over a second is the slow worker's (the swarm's last milliseconds); the 5 s lease
+    // leaves it open for seconds more.
+    const slowClient = await until(
+      () => withStore(dir, (s) => [...s.allMessages()].filter((m) => m.state === 'leased' && Date.now() - m.lease!.at > 1000).map((m) => m.lease!.client)),
+      (held) => held.length > 0,
+    );
     const killedAt = await stats(url);
     d.child.kill('SIGKILL');
     expect(await d.exited).toBe(137);
+    // The slow worker must not come back: its leases stay open in the store until the restart fails them.
+    slow.child.kill('SIGKILL');
     // Everything committed before the kill, read straight from LMDB.
     const before = await withStore(dir, (s) => {
       const done: string[] = [];
@@ -75,7 +86,7 @@ describe('dispatcher processes', () => {
     });
     // /stats reads memory, which may be one commit ahead of the store: only "close" is guaranteed.
     expect(before.done.length).toBeGreaterThan(killedAt.done / 2);
-    expect(before.leased.length).toBeGreaterThan(0);
+    expect(before.leased.map((l) => l.client)).toContain(slowClient[0]);
 
     d = await dispatcher(port, dir, ['--lease', '5s']);
     const recovered = await d.waitFor(/recovered \d+ messages/);
