@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { sleep } from '../core/lifecycle.js';
+import { writeToSocket } from '../core/net.js';
 import type { Logger } from '../core/logger.js';
 import { LineDecoder } from './line-decoder.js';
 import type { ClientSession, DropReason, Peer, PingPongServerCore } from './server-core.js';
@@ -72,7 +73,7 @@ export async function listenPingPong(core: PingPongServerCore, options: Transpor
         }
         return true;
       },
-      write: (data) => void socket.write(data),
+      write: (data) => writeToSocket(socket, data),
       pauseReading: () => socket.pause(),
       resumeReading: () => {
         if (!closing) socket.resume();
