@@ -10,6 +10,7 @@ export default defineRole({
   summary: 'SSE work dispatcher: batches to free workers, leases, 3 attempts, LMDB dead letters; nothing lost across crashes',
   usage: 'netlab dispatcher [flags]      netlab dispatcher dead-letters --data DIR',
   positionals: true,
+  isTool: ([sub]) => sub === 'dead-letters',
   options: {
     port: opt.port('HTTP port (also serves /metrics)', DEFAULT_PORT),
     host: opt.string('address to bind', '0.0.0.0'),
@@ -25,8 +26,6 @@ export default defineRole({
     const [sub, ...extra] = context.positionals;
     if (sub === 'dead-letters') {
       if (extra.length) throw new OptionError(`unexpected argument "${extra[0]}"`);
-      // stdout carries the JSON lines: keep routine log lines (also on stdout) out of them.
-      if (o.logLevel === 'info') context.logger.level = 'warn';
       await printDeadLetters(o.data);
       return 0;
     }

@@ -30,7 +30,11 @@ export interface Role<S extends OptionSpecs = OptionSpecs> {
   summary: string;
   usage?: string;
   positionals?: boolean;
-  /** Roles that serve their own HTTP port expose /metrics there and default the metrics port off. */
+  /**
+   * True for a subcommand that prints its result and exits (`dispatcher dead-letters`): its stdout is
+   * the result, so log lines go to stderr, and it starts no /metrics server.
+   */
+  isTool?: (positionals: string[]) => boolean;
   options: S;
   run(options: OptionValues<S> & CommonOptions, context: RoleContext): Promise<number | undefined>;
 }
@@ -52,11 +56,12 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
     return;
   }
   const options = parsed.values as OptionValues<typeof specs>;
-  const logger = createLogger(role.name, options.logLevel);
+  const tool = role.isTool?.(parsed.positionals) ?? false;
+  const logger = createLogger(role.name, options.logLevel, tool ? 2 : 1);
   const lifecycle = new Lifecycle(logger, options.grace);
   lifecycle.installSignalHandlers();
   const registry = createRegistry(role.name);
-  const metricsServer = await serveMetrics(registry, options.metricsPort, options.metricsHost, logger);
+  const metricsServer = tool ? undefined : await serveMetrics(registry, options.metricsPort, options.metricsHost, logger);
   if (metricsServer) lifecycle.onShutdown('metrics server', () => new Promise<void>((r) => {
     metricsServer.close(() => r());
     metricsServer.closeAllConnections();
