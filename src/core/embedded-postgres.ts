@@ -8,8 +8,8 @@ import pg from 'pg';
 import { stopChild } from './child-process.js';
 import type { Logger } from './logger.js';
 
-/** Away from the system PostgreSQL's 5432. */
-export const EMBEDDED_PG_PORT = 54329;
+/** Away from the system PostgreSQL's 5432, and below Linux's ephemeral ports (32768 and up), where an outgoing connection could hold it. */
+export const EMBEDDED_PG_PORT = 25432;
 export const EMBEDDED_PG_USER = 'postgres';
 export const EMBEDDED_PG_PASSWORD = 'netlab';
 export const EMBEDDED_PG_DATABASE = 'netlab';
