@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/core/embedded-postgres.js';
+import { freePort } from '../../src/core/net.js';
 import { silentLogger } from './logger.js';
 
 declare module 'vitest' {
@@ -20,7 +21,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (!url) {
     dir = await mkdtemp(join(tmpdir(), 'netlab-test-pg-'));
     await chmod(dir, 0o755); // the server runs as user postgres when tests run as root
-    const port = 55000 + Math.floor(Math.random() * 5000);
+    const port = await freePort(); // one the kernel just handed out and took back: no socket holds it
     embedded = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port, logger: silentLogger });
     url = embedded.url;
   }
