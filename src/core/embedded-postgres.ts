@@ -76,6 +76,11 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
     // Another process (a second replica started at the same moment) won the race for this data
     // directory: wait for its server and share it.
     if (!/postmaster\.pid/.test((err as Error).message)) throw err;
+    // A server on another port holds this directory (one left running by an older netlab, say): say so now.
+    const holder = await readPostmasterPid(dataDir);
+    if (holder && holder.port !== port) {
+      throw new Error(`an embedded PostgreSQL (pid ${holder.pid}) already runs in ${dataDir} on port ${holder.port}, not ${port}: stop it, or use --embedded-port ${holder.port}`, { cause: err });
+    }
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (await answers(adminUrl)) {
@@ -91,6 +96,16 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
   logger.info({ dataDir, port }, `embedded PostgreSQL started in ${dataDir} on port ${port} (DATABASE_URL unset)`);
   // SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and exits cleanly.
   return { url, owned: true, pid: child.pid, stop: () => stopChild(child, 'SIGINT', STOP_TIMEOUT_MS) };
+}
+
+/** The running server's pid and port from postmaster.pid (lines 1 and 4), if the file is there. */
+async function readPostmasterPid(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
+  try {
+    const lines = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+    return { pid: Number(lines[0]), port: Number(lines[3]) };
+  } catch {
+    return undefined;
+  }
 }
 
 async function binaries(): Promise<{ initdb: string; postgres: string }> {
@@ -170,9 +185,5 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
 
 /** Used by tests to check a data directory's server is gone. */
 export async function postmasterPid(dataDir: string): Promise<number | undefined> {
-  try {
-    return Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  } catch {
-    return undefined;
-  }
+  return (await readPostmasterPid(dataDir))?.pid;
 }

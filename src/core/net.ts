@@ -77,16 +77,18 @@ export async function probeReusePort(): Promise<ReusePortSupport> {
 const socketFd = (socket: Socket): number => (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
 
 /**
- * Writes to a socket, straight to the kernel with one write(2) when nothing is queued on the socket.
+ * Writes to a plain TCP or IPC socket, straight to the kernel with one write(2) when nothing is queued on it.
  * The stream path (`socket.write`) allocates a request and runs the Writable bookkeeping for every
  * call, about a tenth of a small send's cost; a fan-out of thousands of short lines (ping-pong
  * keepalives) pays it thousands of times. Order is kept: bytes go straight only while the socket
  * queues nothing (writableLength 0 also means libuv holds nothing), and whatever the kernel does not
  * take at once (a full send buffer, an error) goes through `socket.write`, which queues it and
- * reports errors the usual way.
+ * reports errors the usual way. Bytes written straight are not counted in `bytesWritten` and do not
+ * refresh a `setTimeout` idle timer. A TLS socket always takes the stream path (its descriptor is the
+ * encrypted connection's), as does one that was ended.
  */
 export function writeToSocket(socket: Socket, data: string | Buffer): void {
-  if (socket.writableLength === 0) {
+  if (socket.writableLength === 0 && socket.writable && !(socket as { encrypted?: boolean }).encrypted) {
     const fd = socketFd(socket);
     if (fd >= 0) {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;

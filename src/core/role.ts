@@ -35,6 +35,7 @@ export interface Role<S extends OptionSpecs = OptionSpecs> {
    * the result, so log lines go to stderr, and it starts no /metrics server.
    */
   isTool?: (positionals: string[]) => boolean;
+  /** The role's own flags; every role also has `commonOptions`. */
   options: S;
   run(options: OptionValues<S> & CommonOptions, context: RoleContext): Promise<number | undefined>;
 }

@@ -10,10 +10,10 @@ afterEach(() => {
 });
 
 /** A connected pair: `server` is the accepted side (the one written to), `client` the peer. */
-async function pair(): Promise<{ server: Socket; client: Socket }> {
+async function pair(pauseOnConnect = false): Promise<{ server: Socket; client: Socket }> {
   let accepted!: (s: Socket) => void;
   const acceptedSocket = new Promise<Socket>((r) => (accepted = r));
-  const srv = createServer((s) => accepted(s));
+  const srv = createServer({ pauseOnConnect }, (s) => accepted(s));
   servers.push(srv);
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const client = connect((srv.address() as { port: number }).port, '127.0.0.1');
@@ -61,13 +61,29 @@ describe('writeToSocket', () => {
   });
 
   it('does not throw when the peer is gone: the stream reports it', async () => {
-    const { server, client } = await pair();
+    // Not reading: Node does not see the reset, so the socket still looks open and the write meets it.
+    const { server, client } = await pair(true);
     const closed = new Promise((r) => server.once('close', r));
-    server.on('error', () => {});
+    let error: NodeJS.ErrnoException | undefined;
+    server.on('error', (err) => (error = err));
     client.resetAndDestroy();
     await new Promise((r) => setTimeout(r, 50));
+    expect(server.destroyed).toBe(false);
+    expect(canWriteDirectly(server)).toBe(true);
     for (let i = 0; i < 10; i++) writeToSocket(server, 'after the reset\n');
     await closed;
     expect(server.destroyed).toBe(true);
+    expect(error?.code).toMatch(/^(EPIPE|ECONNRESET)$/);
+  });
+
+  it('leaves an ended socket to the stream, which refuses the write', async () => {
+    const { server, client } = await pair();
+    client.resume();
+    let error: NodeJS.ErrnoException | undefined;
+    server.on('error', (err) => (error = err));
+    server.end();
+    writeToSocket(server, 'after end\n');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(error?.code).toBe('ERR_STREAM_WRITE_AFTER_END');
   });
 });

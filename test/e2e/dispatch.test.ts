@@ -55,14 +55,14 @@ describe('dispatcher processes', () => {
     cleanups.push(remove);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    let d = await dispatcher(port, dir, ['--lease', '5s']);
+    // A 60 s lease: the slow worker's batch (below) outlives it by far, and it must still be open at the kill.
+    let d = await dispatcher(port, dir, ['--lease', '60s']);
     const swarm = netlab(['worker', '--url', url, '--count', '10', '--time-scale', '0.01', '--seed', '3']);
     // The swarm's tasks take milliseconds, so a lease of theirs may or may not be open at the kill. A slow
     // worker (every task 100x its period, reported per batch of 3) surely holds a committed lease then.
     const slow = netlab(['worker', '--url', url, '--batchsize', '3', '--time-scale', '100']);
     await until(() => stats(url), (s) => s.done >= 100);
-    // A lease held for over a second is the slow worker's (the swarm's last milliseconds); the 5 s lease
-    // leaves it open for seconds more.
+    // A lease held for over a second is the slow worker's (the swarm's last milliseconds).
     const slowClient = await until(
       () => withStore(dir, (s) => [...s.allMessages()].filter((m) => m.state === 'leased' && Date.now() - m.lease!.at > 1000).map((m) => m.lease!.client)),
       (held) => held.length > 0,
