@@ -240,10 +240,11 @@ async function scenario(name, { loader, args: clientArgs }) {
       readLags.push(read - scheduled);
       if (kernel === undefined) worst = Math.max(worst, read - scheduled);
       // A read that also took a later line carries the later line's kernel time: an upper bound only.
-      else if (exact) worstExact = Math.max(worstExact, kernel - scheduled);
-      else bounds.push(kernel - scheduled);
+      else if (exact) {
+        kernelLags.push(kernel - scheduled);
+        worstExact = Math.max(worstExact, kernel - scheduled);
+      } else bounds.push(kernel - scheduled);
     }
-    kernelLags.push(...list.filter(([kernel, , exact]) => kernel !== undefined && exact).map(([kernel]) => kernel - scheduled));
     perBroadcast.push({ k, recipients: list.length, worst, worstExact, bounds, serverDoneMs: serverDone.get(k) });
   }
   // On loopback the client's receive runs inside the server's write, so no keepalive reaches a client after
