@@ -28,7 +28,7 @@ function usage(): string {
   return [
     'netlab: a lab of network services to deploy, load and observe',
     '',
-    'Usage: netlab <role> [flags]      netlab <role> --help',
+    'Usage: netlab <role> [flags]      netlab <role> --help      netlab --version',
     '',
     'Roles:',
     ...Object.entries(ROLES).map(([name, r]) => `  ${name.padEnd(width)}  ${r.summary}`),
@@ -40,6 +40,11 @@ async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
+    return;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    const { NETLAB_VERSION } = await import('./core/version.js');
+    process.stdout.write(`netlab ${NETLAB_VERSION}\n`);
     return;
   }
   const entry = ROLES[name];

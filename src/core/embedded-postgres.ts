@@ -1,11 +1,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { stopChild } from './child-process.js';
+import { withFileLock } from './dir-lock.js';
+import { reachableBase, reachableBinaries, reachableDataDir } from './postgres-as-root.js';
 import type { Logger } from './logger.js';
 
 /** Away from the system PostgreSQL's 5432, and below Linux's ephemeral ports (32768 and up), where an outgoing connection could hold it. */
@@ -15,10 +17,19 @@ export const EMBEDDED_PG_PASSWORD = 'netlab';
 export const EMBEDDED_PG_DATABASE = 'netlab';
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
+/** How long a replica waits for another one's initdb and first start in the same data directory. */
+const START_LOCK_TIMEOUT_MS = 90_000;
+/** A start lock older than this was left by a process whose pid now belongs to another (initdb and a start take seconds). */
+const START_LOCK_STALE_MS = 60_000;
 const run = promisify(execFile);
 
 export interface EmbeddedPostgres {
   url: string;
+  /**
+   * Where the data really is: the asked-for directory, or (as root, when user postgres cannot reach
+   * it) the directory under /var/tmp or $TMPDIR that it links to.
+   */
+  dataDir: string;
   /** True when this process started the server (and so stops it); false when it joined one already running. */
   owned: boolean;
   /** The postmaster's process id when this process started it. */
@@ -33,24 +44,44 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(options: { dataDir: string; port?: number; logger: Logger }): Promise<EmbeddedPostgres> {
   const port = options.port ?? EMBEDDED_PG_PORT;
-  const dataDir = resolve(options.dataDir);
+  const asked = resolve(options.dataDir);
   const { logger } = options;
   const url = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/${EMBEDDED_PG_DATABASE}`;
   const adminUrl = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/postgres`;
-
-  if (existsSync(join(dataDir, 'postmaster.pid')) && (await answers(adminUrl))) {
-    logger.info({ dataDir, port }, `using the embedded PostgreSQL already running in ${dataDir} on port ${port}`);
+  const joined = async (how: string): Promise<EmbeddedPostgres | undefined> => {
+    if (!existsSync(join(asked, 'postmaster.pid')) || !(await answers(adminUrl))) return undefined;
+    logger.info({ dataDir: asked, port }, `using the embedded PostgreSQL ${how} in ${asked} on port ${port}`);
     await ensureDatabase(adminUrl);
-    return { url, owned: false, stop: async () => {} };
-  }
+    return { url, dataDir: await realpath(asked), owned: false, stop: async () => {} };
+  };
 
-  const bin = await binaries();
+  const running = await joined('already running');
+  if (running) return running;
+  // initdb and the first start happen under a lock beside the data directory: a replica started at
+  // the same moment waits here, then finds the server running and joins it.
+  await mkdir(dirname(asked), { recursive: true });
+  const lock = { timeoutMs: START_LOCK_TIMEOUT_MS, staleAfterMs: START_LOCK_STALE_MS };
+  return withFileLock(join(dirname(asked), `.${basename(asked)}.lock`), lock, async () => {
+    return (await joined('another process started')) ?? (await startOwned(asked, port, logger, { url, adminUrl, joined }));
+  });
+}
+
+async function startOwned(
+  asked: string,
+  port: number,
+  logger: Logger,
+  { url, adminUrl, joined }: { url: string; adminUrl: string; joined: (how: string) => Promise<EmbeddedPostgres | undefined> },
+): Promise<EmbeddedPostgres> {
   const ids = await postgresUserIds(logger);
+  // As root, PostgreSQL runs as user postgres, which must reach its binaries and data (not so under /root).
+  const base = ids ? await reachableBase(ids) : tmpdir();
+  const bin = ids ? await reachableBinaries(await binaries(), ids, base, logger) : await binaries();
+  const dataDir = ids ? await reachableDataDir(asked, ids, base, logger) : asked;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     logger.info({ dataDir }, `initialising an embedded PostgreSQL in ${dataDir}`);
     await mkdir(dataDir, { recursive: true });
     if (ids) await chown(dataDir, ids.uid, ids.gid);
-    const pwfile = join(tmpdir(), `netlab-pg-${process.pid}-${Date.now()}`);
+    const pwfile = join(base, `netlab-pg-${process.pid}-${Date.now()}`);
     await writeFile(pwfile, `${EMBEDDED_PG_PASSWORD}\n`, { mode: 0o644 });
     try {
       await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${EMBEDDED_PG_USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-instructions'], {
@@ -73,29 +104,32 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
   try {
     await waitReady(child, logger);
   } catch (err) {
-    // Another process (a second replica started at the same moment) won the race for this data
+    // Another process that does not take the lock (an older netlab) won the race for this data
     // directory: wait for its server and share it.
     if (!/postmaster\.pid/.test((err as Error).message)) throw err;
     // A server on another port holds this directory (one left running by an older netlab, say): say so now.
     const holder = await readPostmasterPid(dataDir);
     if (holder && holder.port !== port) {
-      throw new Error(`an embedded PostgreSQL (pid ${holder.pid}) already runs in ${dataDir} on port ${holder.port}, not ${port}: stop it, or use --embedded-port ${holder.port}`, { cause: err });
+      throw new Error(`an embedded PostgreSQL (pid ${holder.pid}) already runs in ${asked} on port ${holder.port}, not ${port}: stop it, or use --embedded-port ${holder.port}`, { cause: err });
     }
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (await answers(adminUrl)) {
-        logger.info({ dataDir, port }, `using the embedded PostgreSQL another process started in ${dataDir} on port ${port}`);
-        await ensureDatabase(adminUrl);
-        return { url, owned: false, stop: async () => {} };
-      }
+      const other = await joined('another process started');
+      if (other) return other;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw err;
   }
-  await ensureDatabase(adminUrl);
+  const stop = () => stopChild(child, 'SIGINT', STOP_TIMEOUT_MS);
+  try {
+    await ensureDatabase(adminUrl);
+  } catch (err) {
+    await stop(); // never leave a server behind that nobody will stop
+    throw err;
+  }
   logger.info({ dataDir, port }, `embedded PostgreSQL started in ${dataDir} on port ${port} (DATABASE_URL unset)`);
   // SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and exits cleanly.
-  return { url, owned: true, pid: child.pid, stop: () => stopChild(child, 'SIGINT', STOP_TIMEOUT_MS) };
+  return { url, dataDir, owned: true, pid: child.pid, stop };
 }
 
 /** The running server's pid and port from postmaster.pid (lines 1 and 4), if the file is there. */

@@ -1,16 +1,26 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { NETLAB_VERSION } from './version.js';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const METRIC_PREFIX = 'netlab_';
 
-/** A fresh registry with Node's default metrics, every series labelled with the role. */
+/**
+ * A fresh registry with Node's default metrics and `netlab_build_info`, every series labelled with
+ * the role.
+ */
 export function createRegistry(role: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  new Gauge({
+    name: `${METRIC_PREFIX}build_info`,
+    help: 'Always 1; the labels say which netlab and which Node.js this process runs.',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  }).set({ version: NETLAB_VERSION, node_version: process.versions.node }, 1);
   return registry;
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from './logger.js';
 import { Lifecycle } from './lifecycle.js';
-import { createLogger } from './logger.js';
+import { createLogger, logFatalErrors } from './logger.js';
 import { createRegistry, serveMetrics, type Registry } from './metrics.js';
 import { opt, parseOptions, renderHelp, type OptionSpecs, type OptionValues } from './options.js';
 
@@ -59,6 +59,7 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   const options = parsed.values as OptionValues<typeof specs>;
   const tool = role.isTool?.(parsed.positionals) ?? false;
   const logger = createLogger(role.name, options.logLevel, tool ? 2 : 1);
+  logFatalErrors(logger);
   const lifecycle = new Lifecycle(logger, options.grace);
   lifecycle.installSignalHandlers();
   const registry = createRegistry(role.name);
@@ -68,7 +69,15 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
     metricsServer.closeAllConnections();
   }));
 
-  const code = await role.run(options, { logger, lifecycle, registry, positionals: parsed.positionals });
+  let code: number | undefined;
+  try {
+    code = await role.run(options, { logger, lifecycle, registry, positionals: parsed.positionals });
+  } catch (err) {
+    // A role that fails half-way through its start (its port taken, say) has already started things
+    // (an embedded PostgreSQL, child processes): its shutdown hooks stop them before the error is reported.
+    await lifecycle.shutdown('start failed');
+    throw err;
+  }
   if (code !== undefined) {
     const clean = await lifecycle.shutdown('done');
     process.exit(code !== 0 ? code : clean ? 0 : 1);
