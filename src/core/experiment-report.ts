@@ -18,6 +18,10 @@ export interface ExperimentReport {
   files: Record<string, string>;
   /** Series the lab may chart: name -> points (x, y) or buckets (label, value). */
   series?: Record<string, { x: number | string; y: number }[]>;
+  /** Moments worth marking on the numeric series (a crash, an outage), at the series' x (seconds). */
+  events?: { at: number; label: string }[];
+  /** Set when nothing was measured because something the run needs is missing; says what to do. */
+  skipped?: string;
 }
 
 export interface ExperimentCheck {

@@ -19,6 +19,12 @@ export class Lifecycle {
     readonly graceMs: number,
   ) {}
 
+  /**
+   * The exit code once a signal's graceful shutdown has finished cleanly: 0, unless the role says its
+   * work was cut short (`netlab lab` sets 128 + the signal's number: 130 after Ctrl-C).
+   */
+  exitCodeAfterSignal: (signal: NodeJS.Signals) => number = () => 0;
+
   /** Aborted when shutdown begins; long loops and waits listen to it. */
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -75,7 +81,7 @@ export class Lifecycle {
         exit(FORCE_EXIT_CODE);
         return;
       }
-      void this.shutdown(signal).then((clean) => exit(clean ? 0 : 1));
+      void this.shutdown(signal).then((clean) => exit(clean ? this.exitCodeAfterSignal(signal) : 1));
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

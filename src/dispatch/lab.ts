@@ -142,6 +142,8 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
 
   const kills = Array.from({ length: o.dispatcherKills }, (_, i) => ((i + 1) * o.durationMs) / (o.dispatcherKills + 1));
   let killed = 0;
+  /** The kills and restarts, for the report's time series. */
+  const events: { at: number; label: string }[] = [];
   const deadline = performance.now() + o.durationMs;
   while (performance.now() < deadline && !lifecycle.closing) {
     await poll();
@@ -151,10 +153,12 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
       for (let i = 0; i < KILL_WAIT_POLLS && ((await fetchStats(url))?.leased ?? 0) === 0; i++) await sleep(KILL_WAIT_POLL_MS);
       killed++;
       logger.info({ at: Math.round(elapsed()) }, 'SIGKILL to the dispatcher; restarting it on the same store');
+      events.push({ at: Number(elapsed().toFixed(2)), label: 'dispatcher SIGKILL' });
       dispatcher.kill('SIGKILL');
       await new Promise((r) => dispatcher.once('exit', r));
       dispatcher = spawnMain(dispatcherArgs);
       await waitReady(url, dispatcher);
+      events.push({ at: Number(elapsed().toFixed(2)), label: 'restarted' });
     }
     await sleep(STATS_POLL_MS, lifecycle.signal);
   }
@@ -203,6 +207,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
       },
       files: { accounting: basename(accountingFile), ...(o.data ? { store: dataDir } : {}) },
       series: Object.fromEntries((['queued', 'leased', 'done', 'dead'] as const).map((k) => [k, samples.map((s) => ({ x: s.t, y: s[k] }))])),
+      events,
     };
     await writeExperimentReport(o.report, report);
     logger.info({ report: o.report }, 'report written');
