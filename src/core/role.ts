@@ -75,7 +75,8 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   } catch (err) {
     // A role that fails half-way through its start (its port taken, say) has already started things
     // (an embedded PostgreSQL, child processes): its shutdown hooks stop them before the error is reported.
-    await lifecycle.shutdown('start failed');
+    logger.error({ err }, `${role.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    await lifecycle.shutdown('failed');
     throw err;
   }
   if (code !== undefined) {
