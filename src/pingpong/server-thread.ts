@@ -10,6 +10,7 @@ import { serverSettings } from './options.js';
 import type { PingPongServerOptions } from './server.js';
 import { SharedServerState, badLineStat, droppedStat, requestStat } from './shared-state.js';
 import { listenPingPong } from './server-transport.js';
+import { RateLimitedLog } from '../core/rejections.js';
 
 export interface ServerThreadConfig {
   index: number;
@@ -44,6 +45,9 @@ async function runServerThread(config: ServerThreadConfig, port: NonNullable<typ
     if (!options.quiet) writeSync(1, line + '\n');
   };
 
+  // Every bad line is counted; the log gets at most REJECTION_LOG_BURST of them per window (a flood of 64 KiB of
+  // newlines is 65,536 bad lines).
+  const badLineLog = new RateLimitedLog(logger);
   const core = new PingPongServerCore(
     serverSettings(options),
     mulberry32(config.seed),
@@ -52,7 +56,7 @@ async function runServerThread(config: ServerThreadConfig, port: NonNullable<typ
       request: (_session, outcome) => state.count(requestStat(outcome)),
       badLine(session, reason, text) {
         state.count(badLineStat(reason));
-        logger.warn({ client: session.id, reason, line: text.slice(0, 200), badLines: session.badLines }, `bad line from client ${session.id} (${reason})`);
+        badLineLog.log({ client: session.id, reason, line: text.slice(0, 200), badLines: session.badLines }, `bad line from client ${session.id} (${reason})`);
       },
       keepalive(k, recipients, lagMs, broadcastMs) {
         const endedAt = Date.now();

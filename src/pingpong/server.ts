@@ -14,6 +14,7 @@ import { DROP_REASONS, PingPongServerCore } from './server-core.js';
 import { SharedServerState, badLineStat, droppedStat, requestStat } from './shared-state.js';
 import type { FromServerThread, ServerThreadConfig, ToServerThread } from './server-thread.js';
 import { listenPingPong } from './server-transport.js';
+import { RateLimitedLog } from '../core/rejections.js';
 
 export interface PingPongServerOptions extends ServerBehaviourOptions {
   host: string;
@@ -47,6 +48,9 @@ export async function startPingPongServer(options: PingPongServerOptions, contex
     if (!options.quiet) process.stdout.write(line + '\n');
   };
 
+  // Every bad line is counted; the log gets at most REJECTION_LOG_BURST of them per window (a flood of 64 KiB of
+  // newlines is 65,536 bad lines).
+  const badLineLog = new RateLimitedLog(logger);
   const core = new PingPongServerCore(serverSettings(options), mulberry32(seed), log, {
     request(_session, outcome) {
       metrics.requests.inc({ outcome });
@@ -54,7 +58,7 @@ export async function startPingPongServer(options: PingPongServerOptions, contex
     },
     badLine(session, reason, text) {
       metrics.badLines.inc({ reason });
-      logger.warn({ client: session.id, reason, line: text.slice(0, 200), badLines: session.badLines }, `bad line from client ${session.id} (${reason})`);
+      badLineLog.log({ client: session.id, reason, line: text.slice(0, 200), badLines: session.badLines }, `bad line from client ${session.id} (${reason})`);
     },
     keepalive(k, recipients, lagMs, broadcastMs) {
       metrics.keepalives.inc();
