@@ -104,12 +104,14 @@ export async function reachableBinaries(
 export async function reachableDataDir(dataDir: string, user: PostgresUser, base: string, logger: Logger): Promise<string> {
   const asked = resolve(dataDir);
   const real = await realpathOrSelf(asked);
+  await mkdirEnterable(dirname(real));
   const barrier = await firstBarrier(dirname(real), user);
   if (barrier === undefined) return real;
 
   const home = join(base, 'netlab-pg-data');
-  await mkdir(home, { recursive: true, mode: 0o755 });
+  await mkdirEnterable(home);
   if (!(await trustedDir(home))) throw new Error(`${home} is not a directory owned by root and writable only by it: remove it`);
+  await chmod(home, 0o755); // made by an earlier run under a stricter umask, say
   const relocated = join(home, `${basename(real)}-${createHash('sha256').update(real).digest('hex').slice(0, 12)}`);
   await mkdir(dirname(asked), { recursive: true });
   const existing = await lstat(asked).catch(() => undefined);
@@ -125,6 +127,16 @@ export async function reachableDataDir(dataDir: string, user: PostgresUser, base
   if (!existing?.isSymbolicLink()) await symlink(relocated, asked);
   logger.info({ dataDir: asked, relocated }, `user "postgres" cannot enter ${barrier}: the embedded PostgreSQL keeps its data in ${relocated} (${asked} links to it)`);
   return relocated;
+}
+
+/** mkdir -p, with every directory it creates mode 0755 whatever the umask (root's may be 077). */
+async function mkdirEnterable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    await chmod(d, 0o755);
+    if (d === resolve(first) || d === dirname(d)) break;
+  }
 }
 
 async function realpathOrSelf(path: string): Promise<string> {

@@ -93,4 +93,17 @@ describe.skipIf(!isRoot)('as root, PostgreSQL runs as user postgres', () => {
     // The next start follows the link and finds the same place.
     expect(await reachableDataDir(asked, postgresUser, scratch, silentLogger)).toBe(relocated);
   });
+
+  it('creates the missing parents of a new data directory enterable by user postgres, even under umask 077', async () => {
+    const asked = join(scratch, 'var-lib', 'netlab', 'pg');
+    const saved = process.umask(0o077);
+    try {
+      expect(await reachableDataDir(asked, postgresUser, scratch, silentLogger)).toBe(asked);
+    } finally {
+      process.umask(saved);
+    }
+    expect((await stat(join(scratch, 'var-lib'))).mode & 0o777).toBe(0o755);
+    expect((await stat(dirname(asked))).mode & 0o777).toBe(0o755);
+    expect(await firstBarrier(dirname(asked), postgresUser)).toBeUndefined();
+  });
 });
