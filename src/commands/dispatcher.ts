@@ -2,6 +2,8 @@ import { OptionError } from '../core/errors.js';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { printDeadLetters } from '../dispatch/dead-letters-command.js';
+import { DEFAULT_ABANDONED_WINDOW_MS, DEFAULT_GENERATION_CREDIT, DEFAULT_MAX_DEAD_LETTERS } from '../dispatch/engine.js';
+import { isStoreError } from '../dispatch/store-errors.js';
 import { DEFAULT_MAX_BATCH, DEFAULT_PORT, PING_INTERVAL_MS } from '../dispatch/protocol.js';
 import { startDispatcher } from '../dispatch/server.js';
 
@@ -21,19 +23,48 @@ export default defineRole({
     maxBatch: { ...opt.int('largest batchsize a client may ask for', DEFAULT_MAX_BATCH, 1, 100_000), env: 'DISPATCH_MAX_BATCH' },
     ping: { ...opt.duration('interval of the ": ping" comment on every stream', `${PING_INTERVAL_MS / 1000}s`, 's', 1), env: 'DISPATCH_PING' },
     seed: { ...opt.optionalInt('seed for the message periods (reproducible runs); random when unset'), env: 'DISPATCH_SEED' },
+    generationCredit: {
+      ...opt.int('messages may be generated while queued + leased + abandoned (dead, never reported) stay below this plus the done count', DEFAULT_GENERATION_CREDIT, 1, 100_000_000),
+      env: 'DISPATCH_GENERATION_CREDIT',
+    },
+    abandonedWindow: {
+      ...opt.duration('how long a message dead-lettered without a single report holds back generation', `${DEFAULT_ABANDONED_WINDOW_MS / 1000}s`, 's', 1),
+      env: 'DISPATCH_ABANDONED_WINDOW',
+    },
+    maxDeadLetters: { ...opt.int('dead letters kept; the oldest beyond it are evicted with their message records', DEFAULT_MAX_DEAD_LETTERS, 0, 100_000_000), env: 'DISPATCH_MAX_DEAD_LETTERS' },
   },
   async run(o, context) {
     const [sub, ...extra] = context.positionals;
-    if (sub === 'dead-letters') {
-      if (extra.length) throw new OptionError(`unexpected argument "${extra[0]}"`);
-      await printDeadLetters(o.data);
-      return 0;
+    try {
+      if (sub === 'dead-letters') {
+        if (extra.length) throw new OptionError(`unexpected argument "${extra[0]}"`);
+        await printDeadLetters(o.data);
+        return 0;
+      }
+      if (sub !== undefined) throw new OptionError(`unknown subcommand "${sub}" (the only one is dead-letters)`);
+      await startDispatcher(
+        {
+          port: o.port,
+          host: o.host,
+          data: o.data,
+          backlog: o.backlog,
+          leaseMs: o.lease,
+          maxAttempts: o.maxAttempts,
+          maxBatch: o.maxBatch,
+          pingMs: o.ping,
+          seed: o.seed,
+          generationCredit: o.generationCredit,
+          maxDeadLetters: o.maxDeadLetters,
+          abandonedWindowMs: o.abandonedWindow,
+        },
+        context,
+      );
+      return undefined;
+    } catch (err) {
+      // A locked or damaged store: one line and its own exit code (75 locked, 65 damaged), not exit 1.
+      if (!isStoreError(err)) throw err;
+      process.stderr.write(`netlab dispatcher: ${err.message}\n`);
+      process.exit(err.exitCode);
     }
-    if (sub !== undefined) throw new OptionError(`unknown subcommand "${sub}" (the only one is dead-letters)`);
-    await startDispatcher(
-      { port: o.port, host: o.host, data: o.data, backlog: o.backlog, leaseMs: o.lease, maxAttempts: o.maxAttempts, maxBatch: o.maxBatch, pingMs: o.ping, seed: o.seed },
-      context,
-    );
-    return undefined;
   },
 });

@@ -7,6 +7,8 @@ import { EXIT_PERIOD, PANIC_PERIOD } from './worker.js';
 export interface Accounting {
   generated: number;
   records: number;
+  /** Dead messages removed by the retention limit (record and dead letter): generated = records + evicted. */
+  evicted: number;
   byState: Record<MessageState, number>;
   deadLetters: number;
   /** Dead letters whose period is over 800 (their own tasks panic or exit) and the rest (lost to crashes and stream loss). */
@@ -87,16 +89,18 @@ export function auditStore(store: DispatchStore, options: AuditOptions): Account
     if (!deadIds.has(d.id)) deadRule.add(`dead letter ${d.id} has no dead message`);
   }
   const generated = store.generated;
+  const evicted = store.evicted;
   const sum = byState.queued + byState.leased + byState.done + byState.dead;
   const finished = byState.done + byState.dead;
   const deadShare = finished ? byState.dead / finished : 0;
   const checks: ExperimentCheck[] = [
     {
       name: 'every generated message is exactly one of done, dead, queued, leased',
-      pass: states.count === 0 && records === generated && sum === generated,
+      pass: states.count === 0 && records + evicted === generated && sum + evicted === generated,
       detail:
         `generated ${generated} = done ${byState.done} + dead ${byState.dead} + queued ${byState.queued} + leased ${byState.leased}` +
-        (records !== generated ? ` (but ${records} records)` : '') +
+        (evicted ? ` + evicted ${evicted} (dead letters beyond the retention limit)` : '') +
+        (records + evicted !== generated ? ` (but ${records} records)` : '') +
         (states.count ? `; ${states.count} bad records, e.g. ${states.examples.join('; ')}` : ''),
     },
     deadRule.check(`dead-lettered after exactly ${options.maxAttempts} failed attempts, and only then`, `${byState.dead} dead, ${deadLetters} dead letters, each with ${options.maxAttempts} attempts`),
@@ -127,6 +131,7 @@ export function auditStore(store: DispatchStore, options: AuditOptions): Account
   return {
     generated,
     records,
+    evicted,
     byState,
     deadLetters,
     deadPeriodOver800: deadOver,

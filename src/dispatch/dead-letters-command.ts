@@ -1,13 +1,27 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { OptionError } from '../core/errors.js';
+import { checkStore, damagedWhileReading } from './store-check.js';
+import { StoreDamagedError } from './store-errors.js';
 import { DispatchStore, deadLetterJson } from './store.js';
 
-/** `netlab dispatcher dead-letters --data DIR`: every dead letter as one JSON line, in id order. */
+/**
+ * `netlab dispatcher dead-letters --data DIR`: every dead letter as one JSON line, in id order.
+ *
+ * It takes no lock: it opens the environment read-only, and LMDB readers are safe beside a writer (a
+ * reader sees one committed snapshot), so it may run while a dispatcher works on DIR. It checks the store
+ * as the dispatcher does (a damaged file is one line and exit 65), and reads every dead letter once before
+ * printing any, so a store LMDB fails to read prints nothing but that line.
+ */
 export async function printDeadLetters(dir: string, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  if (!existsSync(join(dir, 'data.mdb'))) throw new OptionError(`--data: no dispatcher store in "${dir}" (no data.mdb)`);
-  // Read-only: safe while a dispatcher is running on the same directory (LMDB allows many readers).
-  const store = new DispatchStore(dir, { readOnly: true });
+  if (!existsSync(dir)) throw new OptionError(`--data: no dispatcher store in "${dir}" (no such directory)`);
+  if (checkStore(dir).state === 'new') throw new OptionError(`--data: no dispatcher store in "${dir}" (no data.mdb)`);
+  let store: DispatchStore;
+  try {
+    store = new DispatchStore(dir, { readOnly: true });
+    for (const record of store.allDeadLetters()) deadLetterJson(record);
+  } catch (err) {
+    throw err instanceof StoreDamagedError ? err : damagedWhileReading(dir, err);
+  }
   // A closed pipe (`| head`) ends the listing quietly instead of crashing on EPIPE.
   let closed = false;
   const onError = () => {
@@ -24,6 +38,8 @@ export async function printDeadLetters(dir: string, out: NodeJS.WritableStream =
       count++;
     }
     return count;
+  } catch (err) {
+    throw damagedWhileReading(dir, err);
   } finally {
     out.off('error', onError);
     await store.root.close();

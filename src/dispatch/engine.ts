@@ -10,6 +10,12 @@ import { newXid } from './xid.js';
 export const MAX_LEASE_TIMER_MS = 2 ** 31 - 1;
 /** Reports from a client that has gone are answered "all ignored" (not 400) for this many recent clients. */
 export const MAX_DEPARTED_CLIENTS = 100_000;
+/** Default of --generation-credit: how far messages in play plus abandoned ones may run ahead of the done ones. */
+export const DEFAULT_GENERATION_CREDIT = 10_000;
+/** Default of --abandoned-window: an abandoned message holds back generation this long, then is forgiven. */
+export const DEFAULT_ABANDONED_WINDOW_MS = 60_000;
+/** Default of --max-dead-letters: dead letters kept; the oldest beyond it are evicted. */
+export const DEFAULT_MAX_DEAD_LETTERS = 100_000;
 
 /** How the engine talks to one connected client; the transport (SSE) implements it. */
 export interface ClientHandle {
@@ -26,6 +32,8 @@ export interface EngineObserver {
   done?(count: number): void;
   failed?(reason: FailureReason, count: number): void;
   dead?(count: number): void;
+  /** Dead messages evicted (record and dead letter) by the retention limit. */
+  evicted?(count: number): void;
   /** A batch ended: how long it was out, and whether the client reported it. */
   batchEnded?(seconds: number, reported: boolean): void;
   /** Time from issuing a state change to its LMDB commit. */
@@ -39,6 +47,15 @@ export interface EngineOptions {
   maxAttempts: number;
   /** Most freshly generated messages kept waiting unassigned. */
   backlog: number;
+  /**
+   * A message is generated only while queued + leased + abandoned (dead without a single report, within
+   * the window) stays below this plus the done count: generation follows what clients complete.
+   */
+  generationCredit?: number;
+  /** How long an abandoned message counts against the credit (so clients that come later are served again). */
+  abandonedWindowMs?: number;
+  /** Dead letters kept; the oldest beyond this are removed with their message records and counted. */
+  maxDeadLetters?: number;
   random: Random;
   observer?: EngineObserver;
   /** A commit failed: memory and disk may disagree, so the process must stop (a restart recovers from disk). */
@@ -77,13 +94,27 @@ export class DispatchEngine {
   /** Free clients in the order they became free: they are served in turn. */
   private readonly free = new Set<Client>();
   private readonly departed = new Set<string>();
+  /** Ids of the stored dead letters, oldest first: the eviction order. */
+  private readonly deadOrder = new Fifo<string>();
+  private readonly generationCredit: number;
+  private readonly abandonedWindowMs: number;
+  /** When each message abandoned within the window was dead-lettered (Date.now), oldest first. */
+  private readonly recentAbandoned = new Fifo<number>();
+  private creditTimer: NodeJS.Timeout | undefined;
+  private readonly maxDeadLetters: number;
+  private abandonedCount = 0;
+  private evictedCount = 0;
   private leasedCount = 0;
   private doneCount = 0;
   private deadCount = 0;
   private generatedCount = 0;
   private closing = false;
 
-  private constructor(private readonly options: EngineOptions) {}
+  private constructor(private readonly options: EngineOptions) {
+    this.generationCredit = options.generationCredit ?? DEFAULT_GENERATION_CREDIT;
+    this.maxDeadLetters = options.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS;
+    this.abandonedWindowMs = options.abandonedWindowMs ?? DEFAULT_ABANDONED_WINDOW_MS;
+  }
 
   /** Opens the engine on a store, first settling what a crash left behind. */
   static async open(options: EngineOptions): Promise<DispatchEngine> {
@@ -103,6 +134,10 @@ export class DispatchEngine {
     let records = 0;
     let reopened = 0;
     let last: Promise<boolean> | undefined;
+    this.evictedCount = store.evicted;
+    // Stores written before the count was kept: counted from what is left of them.
+    const knownAbandoned = store.abandoned;
+    this.abandonedCount = knownAbandoned ?? 0;
     for (const record of store.allMessages()) {
       records++;
       switch (record.state) {
@@ -111,6 +146,8 @@ export class DispatchEngine {
           break;
         case 'dead':
           this.deadCount++;
+          this.deadOrder.push(record.id);
+          if (knownAbandoned === undefined && isAbandoned(record)) this.abandonedCount++;
           if (!store.getDeadLetter(record.id)) last = store.putDeadLetter(deadLetterOf(record, record.attempts.at(-1)?.at ?? now));
           break;
         case 'queued':
@@ -125,10 +162,13 @@ export class DispatchEngine {
           break;
       }
     }
-    this.generatedCount = Math.max(store.generated, records);
+    this.generatedCount = Math.max(store.generated, records + this.evictedCount);
+    if (knownAbandoned === undefined) last = store.putAbandoned(this.abandonedCount);
+    // Leases failed above can dead-letter messages; a lowered --max-dead-letters evicts at once.
+    last = this.evictExcess() ?? last;
     if (last) await last;
     logger.info(
-      { messages: records, queued: this.retries.length + this.fresh.length, done: this.doneCount, dead: this.deadCount, leasesFailed: reopened },
+      { messages: records, queued: this.retries.length + this.fresh.length, done: this.doneCount, dead: this.deadCount, evicted: this.evictedCount, abandoned: this.abandonedCount, leasesFailed: reopened },
       records ? `recovered ${records} messages; ${reopened} leases open at the last stop counted as failed attempts` : 'empty store',
     );
   }
@@ -250,19 +290,67 @@ export class DispatchEngine {
       this.deadCount++;
       this.options.observer?.dead?.(1);
       store.putMessage(record);
-      return store.putDeadLetter(deadLetterOf(record, now));
+      let last = store.putDeadLetter(deadLetterOf(record, now));
+      this.deadOrder.push(record.id);
+      if (isAbandoned(record)) {
+        this.recentAbandoned.push(now);
+        last = store.putAbandoned(++this.abandonedCount);
+      }
+      return this.evictExcess() ?? last;
     }
     record.state = 'queued';
     this.retries.push(record.id);
     return store.putMessage(record);
   }
 
-  /** Serves free clients in turn, then tops up the backlog. */
+  /** Removes the oldest dead letters beyond --max-dead-letters, with their message records. */
+  private evictExcess(): Promise<boolean> | undefined {
+    let evicted = 0;
+    let last: Promise<boolean> | undefined;
+    while (this.deadOrder.length > this.maxDeadLetters) {
+      last = this.options.store.evict(this.deadOrder.shift()!);
+      this.deadCount--;
+      evicted++;
+    }
+    if (!evicted) return undefined;
+    this.evictedCount += evicted;
+    this.options.observer?.evicted?.(evicted);
+    return this.options.store.putEvicted(this.evictedCount);
+  }
+
+  /**
+   * How many messages may be generated now: the credit plus what clients completed, less what is in
+   * play (queued, leased) and what was abandoned within the window. Clients that never report cannot
+   * make it grow; what they abandoned is forgiven after the window, so later clients are served again.
+   */
+  generationCreditLeft(): number {
+    const since = Date.now() - this.abandonedWindowMs;
+    while ((this.recentAbandoned.peek() ?? Infinity) <= since) this.recentAbandoned.shift();
+    return Math.max(0, this.generationCredit + this.doneCount - this.live.size - this.recentAbandoned.length);
+  }
+
+  /** A client waits for credit that only the window's end can bring: pump again then. */
+  private pumpWhenForgiven(): void {
+    const oldest = this.recentAbandoned.peek();
+    if (this.creditTimer || oldest === undefined) return;
+    this.creditTimer = setTimeout(() => {
+      this.creditTimer = undefined;
+      this.pump();
+    }, Math.max(0, oldest + this.abandonedWindowMs - Date.now()) + 1);
+    this.creditTimer.unref();
+  }
+
+  /** Serves free clients in turn (a batch only when queued messages and the credit can fill it), then tops up the backlog. */
   private pump(): void {
     if (this.closing) return;
     const { store, leaseMs } = this.options;
     let generated = 0;
     for (const client of this.free) {
+      // Exactly batchsize messages or none: a client the queue and the credit cannot fill waits its turn.
+      if (this.retries.length + this.fresh.length + this.generationCreditLeft() < client.batchsize) {
+        this.pumpWhenForgiven();
+        continue;
+      }
       this.free.delete(client);
       const now = Date.now();
       const ids: string[] = [];
@@ -299,7 +387,7 @@ export class DispatchEngine {
     }
     if (this.clients.size > 0) {
       const now = Date.now();
-      while (this.fresh.length < this.options.backlog) {
+      while (this.fresh.length < this.options.backlog && this.generationCreditLeft() > 0) {
         const record = this.generate(now);
         generated++;
         this.fresh.push(record.id);
@@ -340,6 +428,9 @@ export class DispatchEngine {
       clients: this.clients.size,
       free: this.free.size,
       generated: this.generatedCount,
+      evicted: this.evictedCount,
+      abandoned: this.abandonedCount,
+      generationCredit: this.generationCreditLeft(),
     };
   }
 
@@ -365,12 +456,18 @@ export class DispatchEngine {
       }
     }
     this.closing = true;
+    clearTimeout(this.creditTimer);
     for (const client of this.clients.values()) client.handle.close();
     this.clients.clear();
     this.free.clear();
     await this.options.store.committed;
     this.options.logger.info({ leasesFailed: failed, ...this.stats() }, 'dispatcher state committed');
   }
+}
+
+/** Dead without a single report on it: every attempt ended by stream loss, lease expiry or the dispatcher. */
+function isAbandoned(record: MessageRecord): boolean {
+  return !record.attempts.some((a) => a.reason === FAILURE_REASONS.notReported);
 }
 
 function deadLetterOf(record: MessageRecord, at: number) {

@@ -22,6 +22,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** The next item shift() would return, left in place. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
   *[Symbol.iterator](): Iterator<T> {
     for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
   }

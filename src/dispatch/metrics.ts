@@ -38,6 +38,14 @@ export function dispatcherMetrics(registry: Registry, engine: () => DispatchEngi
       this.set(engine()?.oldestLeaseSeconds() ?? 0);
     },
   });
+  new Gauge({
+    name: 'netlab_dispatch_generation_credit',
+    help: 'Messages that may be generated now: --generation-credit plus done, less queued, leased and abandoned.',
+    registers: [registry],
+    collect() {
+      this.set(engine()?.generationCreditLeft() ?? 0);
+    },
+  });
   const generated = new Counter({ name: 'netlab_dispatch_messages_generated_total', help: 'Messages generated.', registers: [registry] });
   const leases = new Counter({ name: 'netlab_dispatch_attempts_total', help: 'Attempts started (messages leased to a client).', registers: [registry] });
   const done = new Counter({ name: 'netlab_dispatch_messages_done_total', help: 'Messages reported done.', registers: [registry] });
@@ -48,6 +56,11 @@ export function dispatcherMetrics(registry: Registry, engine: () => DispatchEngi
     registers: [registry],
   });
   const dead = new Counter({ name: 'netlab_dispatch_dead_letters_total', help: 'Messages written to the dead-letter store.', registers: [registry] });
+  const evicted = new Counter({
+    name: 'netlab_dispatch_dead_letters_evicted_total',
+    help: 'Dead letters removed, oldest first, with their message records, to keep at most --max-dead-letters.',
+    registers: [registry],
+  });
   const batchSeconds = new Histogram({
     name: 'netlab_dispatch_report_latency_seconds',
     help: 'Time from a batch being sent to its end: the report (reported="true"), or stream loss or lease expiry.',
@@ -67,6 +80,7 @@ export function dispatcherMetrics(registry: Registry, engine: () => DispatchEngi
     done: (n) => done.inc(n),
     failed: (reason, n) => failed.inc({ reason }, n),
     dead: (n) => dead.inc(n),
+    evicted: (n) => evicted.inc(n),
     batchEnded: (seconds, reported) => batchSeconds.observe({ reported: String(reported) }, seconds),
     committed: (seconds) => commitSeconds.observe(seconds),
   };

@@ -45,6 +45,12 @@ export interface StatsBody {
   clients: number;
   free: number;
   generated: number;
+  /** Dead messages removed by the retention limit (--max-dead-letters), ever; `dead` counts the ones kept. */
+  evicted: number;
+  /** Messages dead-lettered without a single report on them, ever (they hold back generation). */
+  abandoned: number;
+  /** Messages that may be generated now (see --generation-credit). */
+  generationCredit: number;
 }
 
 export interface ReportResult {

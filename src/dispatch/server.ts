@@ -1,14 +1,18 @@
+import { statSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { bodyLimit } from 'hono/body-limit';
+import { join } from 'node:path';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { NetlabError } from '../core/errors.js';
-import { createHttpApp, serveHttp } from '../core/http.js';
+import { createHttpApp, listeningPort, readBody, serveHttp } from '../core/http.js';
 import type { RoleContext } from '../core/role.js';
-import { DispatchEngine, type ClientHandle } from './engine.js';
+import { DEFAULT_ABANDONED_WINDOW_MS, DEFAULT_GENERATION_CREDIT, DEFAULT_MAX_DEAD_LETTERS, DispatchEngine, type ClientHandle } from './engine.js';
 import { dispatcherMetrics } from './metrics.js';
 import { formatSseEvent, MAX_REPORT_BYTES, parseBatchSize, parseDeadLetterQuery, parseReportBody, SSE_PING } from './protocol.js';
 import { createRandom } from '../core/prng.js';
+import { checkStore, damagedWhileReading, DATA_FILE, ensureDataDir, writeMarker } from './store-check.js';
+import { StoreDamagedError } from './store-errors.js';
+import { StoreLock } from './store-lock.js';
 import { DispatchStore, deadLetterJson } from './store.js';
 import { newXid } from './xid.js';
 
@@ -22,29 +26,81 @@ export interface DispatcherOptions {
   maxBatch: number;
   pingMs: number;
   seed?: number;
+  /** See EngineOptions.generationCredit (default DEFAULT_GENERATION_CREDIT). */
+  generationCredit?: number;
+  /** See EngineOptions.abandonedWindowMs (default DEFAULT_ABANDONED_WINDOW_MS). */
+  abandonedWindowMs?: number;
+  /** See EngineOptions.maxDeadLetters (default DEFAULT_MAX_DEAD_LETTERS). */
+  maxDeadLetters?: number;
 }
 
+/** A report must be JSON, or say nothing of its type. */
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
+/**
+ * The store, checked and locked before LMDB maps it: the directory is made without hanging, the lock
+ * makes this the only writer, the meta pages are read by hand (a damaged map kills the process in native
+ * code), and what LMDB itself then reports as damage is the same one line. Undone on any failure.
+ */
+async function openCheckedStore(options: DispatcherOptions, context: RoleContext): Promise<{ store: DispatchStore; engine: DispatchEngine; lock: StoreLock; createdAt?: string }> {
+  ensureDataDir(options.data);
+  const lock = StoreLock.acquire(options.data, options.port || null);
+  let store: DispatchStore | undefined;
+  try {
+    const check = checkStore(options.data);
+    let engineRef: DispatchEngine | undefined;
+    const observer = dispatcherMetrics(context.registry, () => engineRef);
+    try {
+      store = new DispatchStore(options.data);
+      engineRef = await DispatchEngine.open({
+        store,
+        logger: context.logger,
+        leaseMs: options.leaseMs,
+        maxAttempts: options.maxAttempts,
+        backlog: options.backlog,
+        generationCredit: options.generationCredit ?? DEFAULT_GENERATION_CREDIT,
+        maxDeadLetters: options.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS,
+        abandonedWindowMs: options.abandonedWindowMs ?? DEFAULT_ABANDONED_WINDOW_MS,
+        random: createRandom(options.seed),
+        observer,
+        onFatal(err) {
+          // Memory is ahead of disk and cannot be trusted: stop; a restart rebuilds from LMDB.
+          context.logger.fatal({ err }, 'LMDB commit failed; exiting so a restart recovers from the store');
+          process.exit(1);
+        },
+      });
+      await store.committed;
+    } catch (err) {
+      throw err instanceof StoreDamagedError ? err : damagedWhileReading(options.data, err);
+    }
+    const createdAt = check.state === 'existing' ? check.marker?.createdAt : undefined;
+    writeMarker(options.data, { records: recordCount(engineRef), bytes: dataBytes(options.data), createdAt });
+    context.logger.info({ data: options.data, lock: lock.kind, store: check.state }, `store ${options.data} locked (${lock.kind}) and checked`);
+    return { store, engine: engineRef, lock, createdAt: createdAt ?? new Date().toISOString() };
+  } catch (err) {
+    await store?.root.close().catch(() => undefined);
+    lock.release();
+    throw err;
+  }
+}
+
+const recordCount = (engine: DispatchEngine): number => {
+  const s = engine.stats();
+  return s.queued + s.leased + s.done + s.dead;
+};
+const dataBytes = (dir: string): number => statSync(join(dir, DATA_FILE)).size;
+
 /** Opens the store, settles what the last run left, and serves /task, /report and the rest. */
-export async function startDispatcher(options: DispatcherOptions, { logger, lifecycle, registry }: RoleContext): Promise<{ server: Server; engine: DispatchEngine }> {
-  const store = new DispatchStore(options.data);
-  lifecycle.onShutdown('lmdb store', () => store.close());
-  let engineRef: DispatchEngine | undefined;
-  const observer = dispatcherMetrics(registry, () => engineRef);
-  const engine = await DispatchEngine.open({
-    store,
-    logger,
-    leaseMs: options.leaseMs,
-    maxAttempts: options.maxAttempts,
-    backlog: options.backlog,
-    random: createRandom(options.seed),
-    observer,
-    onFatal(err) {
-      // Memory is ahead of disk and cannot be trusted: stop; a restart rebuilds from LMDB.
-      logger.fatal({ err }, 'LMDB commit failed; exiting so a restart recovers from the store');
-      process.exit(1);
-    },
+export async function startDispatcher(options: DispatcherOptions, context: RoleContext): Promise<{ server: Server; engine: DispatchEngine }> {
+  const { logger, lifecycle, registry } = context;
+  const { store, engine, lock, createdAt } = await openCheckedStore(options, context);
+  // Hooks run last-registered first: the lock goes after the store is closed and the marker written.
+  lifecycle.onShutdown('store lock', () => lock.release());
+  lifecycle.onShutdown('lmdb store', async () => {
+    const records = recordCount(engine);
+    await store.close();
+    writeMarker(options.data, { records, bytes: dataBytes(options.data), createdAt });
   });
-  engineRef = engine;
 
   const { app, inFlight } = createHttpApp({ logger, registry, lifecycle });
   const streams = new Set<SSEStreamingApi>();
@@ -94,21 +150,14 @@ export async function startDispatcher(options: DispatcherOptions, { logger, life
     });
   });
 
-  app.post(
-    '/report',
-    bodyLimit({
-      maxSize: MAX_REPORT_BYTES,
-      onError: () => {
-        throw new NetlabError('NETLAB_ERR_BAD_REQUEST', `report body is over ${MAX_REPORT_BYTES} bytes`);
-      },
-    }),
-    async (c) => {
-      const client = c.req.header('x-client-id') || c.req.query('client') || getCookie(c, 'client');
-      if (!client) throw new NetlabError('NETLAB_ERR_BAD_REQUEST', 'no client id: send cookie "client", header X-Client-Id or ?client= (from the hello event)');
-      const ids = parseReportBody(await c.req.text());
-      return c.json(await engine.report(client, ids));
-    },
-  );
+  app.post('/report', async (c) => {
+    const type = c.req.header('content-type');
+    if (type !== undefined && !JSON_TYPE.test(type)) throw new NetlabError('NETLAB_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json (or absent), got "${type.slice(0, 60)}"`);
+    const client = c.req.header('x-client-id') || c.req.query('client') || getCookie(c, 'client');
+    if (!client) throw new NetlabError('NETLAB_ERR_BAD_REQUEST', 'no client id: send cookie "client", header X-Client-Id or ?client= (from the hello event)');
+    const ids = parseReportBody((await readBody(c, MAX_REPORT_BYTES)).toString('utf8'));
+    return c.json(await engine.report(client, ids));
+  });
 
   app.get('/dead-letters', (c) => {
     const { limit, after } = parseDeadLetterQuery(c.req.query('limit'), c.req.query('after'));
@@ -123,6 +172,7 @@ export async function startDispatcher(options: DispatcherOptions, { logger, life
   ping.unref();
 
   const server = await serveHttp(app, { port: options.port, host: options.host, logger, lifecycle, inFlight });
+  lock.setPort(listeningPort(server));
   // Runs before the HTTP drain (hooks run last-registered first): fail open leases, end streams, commit.
   lifecycle.onShutdown('dispatcher state', async () => {
     clearInterval(ping);

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { FailureReason, MessageState } from './protocol.js';
+import { ensureDataDir } from './store-check.js';
 
 /** One failed attempt: who held the lease, when it started and ended, and why it failed. */
 export interface AttemptRecord {
@@ -34,6 +34,10 @@ export interface DeadLetterRecord {
 }
 
 const GENERATED_KEY = 'generated';
+/** Dead messages removed (record and dead letter) by the retention limit, ever. */
+const EVICTED_KEY = 'evicted';
+/** Messages dead-lettered without a single report on them (every attempt ended by stream loss, expiry or the dispatcher), ever. */
+const ABANDONED_KEY = 'abandoned';
 /** Room for named databases; three are used. */
 const MAX_DBS = 8;
 
@@ -52,7 +56,7 @@ export class DispatchStore {
   private lastWrite: Promise<boolean> = Promise.resolve(true);
 
   constructor(dir: string, options: { readOnly?: boolean } = {}) {
-    if (!options.readOnly) mkdirSync(dir, { recursive: true });
+    if (!options.readOnly) ensureDataDir(dir);
     this.root = open({ path: dir, maxDbs: MAX_DBS, readOnly: options.readOnly ?? false });
     this.messages = this.root.openDB<MessageRecord, string>({ name: 'messages' });
     this.deadLetters = this.root.openDB<DeadLetterRecord, string>({ name: 'dead-letters' });
@@ -73,6 +77,29 @@ export class DispatchStore {
 
   putGenerated(count: number): Promise<boolean> {
     return (this.lastWrite = this.meta.put(GENERATED_KEY, count));
+  }
+
+  get evicted(): number {
+    return this.meta.get(EVICTED_KEY) ?? 0;
+  }
+
+  putEvicted(count: number): Promise<boolean> {
+    return (this.lastWrite = this.meta.put(EVICTED_KEY, count));
+  }
+
+  /** Undefined for a store written before the count was kept. */
+  get abandoned(): number | undefined {
+    return this.meta.get(ABANDONED_KEY);
+  }
+
+  putAbandoned(count: number): Promise<boolean> {
+    return (this.lastWrite = this.meta.put(ABANDONED_KEY, count));
+  }
+
+  /** Removes a dead message and its dead letter (the retention limit's eviction). */
+  evict(id: string): Promise<boolean> {
+    this.messages.remove(id);
+    return (this.lastWrite = this.deadLetters.remove(id));
   }
 
   getMessage(id: string): MessageRecord | undefined {

@@ -163,11 +163,12 @@ describe('dispatcher over HTTP', () => {
     expect(c.comments[0]).toBe('ping');
   });
 
-  it('answers every bad input with 400 and a JSON reason, and loses nothing', async () => {
+  it('answers every bad input with 400 (413 too large, 415 not JSON) and a JSON reason, and loses nothing', async () => {
     d = await startTestDispatcher({ maxBatch: 100 });
     const c = await open(4);
     const ids = (await c.waitMessages(4)).map((m) => m.id);
-    const bad: [string, RequestInit | undefined, RegExp][] = [
+    const json = { 'content-type': 'application/json' };
+    const bad: [string, RequestInit | undefined, RegExp, number?][] = [
       ['/task', undefined, /batchsize is required/],
       ['/task?batchsize=0', undefined, /from 1 to 100/],
       ['/task?batchsize=-3', undefined, /whole number/],
@@ -175,20 +176,23 @@ describe('dispatcher over HTTP', () => {
       ['/task?batchsize=101', undefined, /from 1 to 100/],
       ['/task?batchsize=1e9', undefined, /whole number/],
       ['/task?batchsize=99999999999999999999', undefined, /from 1 to 100/],
-      [`/report?client=${c.client}`, { method: 'POST', body: '{not json' }, /not valid JSON/],
-      [`/report?client=${c.client}`, { method: 'POST', body: '' }, /not valid JSON/],
-      [`/report?client=${c.client}`, { method: 'POST', body: '{"id":"x"}' }, /must be/],
-      [`/report?client=${c.client}`, { method: 'POST', body: '[1]' }, /string/],
-      [`/report?client=${c.client}`, { method: 'POST', body: JSON.stringify(Array(4000).fill('x'.repeat(20))) }, new RegExp(`over ${MAX_REPORT_BYTES} bytes`)],
-      ['/report?client=dc14aa2jueqh1h6kodr0', { method: 'POST', body: '[]' }, /unknown client/],
-      ['/report', { method: 'POST', body: '[]' }, /no client id/],
+      [`/report?client=${c.client}`, { method: 'POST', headers: json, body: '{not json' }, /not valid JSON/],
+      [`/report?client=${c.client}`, { method: 'POST', headers: json, body: '' }, /not valid JSON/],
+      [`/report?client=${c.client}`, { method: 'POST', headers: json, body: '{"id":"x"}' }, /must be/],
+      [`/report?client=${c.client}`, { method: 'POST', headers: json, body: '[1]' }, /string/],
+      // Over the limit: 413 as the messenger answers (the body reader is the same); so is a wrong type 415.
+      [`/report?client=${c.client}`, { method: 'POST', headers: json, body: JSON.stringify(Array(4000).fill('x'.repeat(20))) }, new RegExp(`over ${MAX_REPORT_BYTES} bytes`), 413],
+      [`/report?client=${c.client}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(ids) }, /application\/json/, 415],
+      [`/report?client=${c.client}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'ids=1' }, /application\/json/, 415],
+      ['/report?client=dc14aa2jueqh1h6kodr0', { method: 'POST', headers: json, body: '[]' }, /unknown client/],
+      ['/report', { method: 'POST', headers: json, body: '[]' }, /no client id/],
       ['/dead-letters?limit=0', undefined, /limit/],
       ['/dead-letters?after=zzz', undefined, /after/],
     ];
-    for (const [path, init, reasonText] of bad) {
+    for (const [path, init, reasonText, status = 400] of bad) {
       const res = await fetch(d.url + path, init);
       const body = (await res.json()) as { error: string; code: string };
-      expect(res.status, path).toBe(400);
+      expect(res.status, path).toBe(status);
       expect(body.error, path).toMatch(reasonText);
       expect(body.code, path).toMatch(/^NETLAB_ERR_/);
     }

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_STORE_DAMAGED } from '../../../src/dispatch/store-errors.js';
+import { DATA_FILE, MARKER_FILE } from '../../../src/dispatch/store-check.js';
+import { DispatchStore, type MessageRecord } from '../../../src/dispatch/store.js';
+import { newXid } from '../../../src/dispatch/xid.js';
+import { tempDir } from '../../dispatch/helpers.js';
+import { freePort, startNetlabPerTest, type NetlabProcess } from '../../helpers/netlab-process.js';
+
+const netlab = startNetlabPerTest();
+const RECORDS = 3000;
+const DEAD = 500;
+
+let base: { dir: string; remove: () => Promise<void> };
+const cleanups: (() => Promise<void>)[] = [];
+
+/** A store as a dispatcher leaves it: records written, then a real dispatcher run and a clean stop (the marker). */
+beforeAll(async () => {
+  base = await tempDir('netlab-dispatch-damage-');
+  const store = new DispatchStore(base.dir);
+  const now = Date.now();
+  for (let i = 0; i < RECORDS; i++) {
+    const id = newXid(new Date(now));
+    const dead = i < DEAD;
+    const attempts = dead ? [1, 2, 3].map((k) => ({ client: 'c'.repeat(20), leasedAt: now + k, at: now + k + 1, reason: 'not-reported' as const })) : [];
+    const record: MessageRecord = dead
+      ? { id, period: 900, state: 'dead', createdAt: now, attempts }
+      : { id, period: 100, state: 'done', createdAt: now, attempts, done: { client: 'c'.repeat(20), leasedAt: now, at: now + 1 } };
+    store.putMessage(record);
+    if (dead) store.putDeadLetter({ id, period: 900, createdAt: now, deadAt: now + 4, attempts });
+  }
+  store.putGenerated(RECORDS);
+  await store.close();
+  const port = await freePort();
+  const d = netlab(['dispatcher', '--host', '127.0.0.1', '--port', String(port), '--data', base.dir]);
+  await d.waitFor(/listening on/);
+  expect(await d.stop('SIGTERM')).toBe(0);
+  const marker = JSON.parse(readFileSync(join(base.dir, MARKER_FILE), 'utf8')) as { records: number };
+  expect(marker.records).toBe(RECORDS);
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of cleanups.splice(0)) await c();
+  await base?.remove();
+});
+
+/** A copy of the good store (data.mdb and the marker), damaged by `damage`. */
+async function damaged(damage: (data: string) => void): Promise<string> {
+  const { dir, remove } = await tempDir('netlab-dispatch-damaged-');
+  cleanups.push(remove);
+  copyFileSync(join(base.dir, DATA_FILE), join(dir, DATA_FILE));
+  copyFileSync(join(base.dir, MARKER_FILE), join(dir, MARKER_FILE));
+  damage(join(dir, DATA_FILE));
+  return dir;
+}
+
+const size = (path: string) => statSync(path).size;
+const DAMAGES: [string, (data: string) => void][] = [
+  ['cut in half', (p) => truncateSync(p, Math.floor(size(p) / 2))],
+  ['cut in half at a page boundary', (p) => truncateSync(p, Math.floor(size(p) / 8192) * 4096)],
+  ['its first 8 KiB zeroed', (p) => writeFileSync(p, Buffer.concat([Buffer.alloc(8192), readFileSync(p).subarray(8192)]))],
+  ['a garbage text file', (p) => writeFileSync(p, 'this is not a database\n'.repeat(5000))],
+  ['random bytes', (p) => writeFileSync(p, randomBytes(size(p)))],
+  ['empty (0 bytes), with the marker beside it', (p) => truncateSync(p, 0)],
+  ['missing, with the marker beside it', (p) => rmSync(p)],
+];
+
+/** Lines of stderr that are not pino log lines. */
+const plainLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
+
+async function expectRefused(p: NetlabProcess, dir: string): Promise<void> {
+  const code = await p.exited;
+  const lines = plainLines(p.stderr());
+  expect(code, p.output()).toBe(EXIT_STORE_DAMAGED);
+  expect(lines, p.output()).toHaveLength(1);
+  expect(lines[0]).toContain(join(dir, DATA_FILE));
+  expect(lines[0]).toMatch(/restore .* from a backup, or (move|remove) /);
+}
+
+describe('a damaged dispatcher store stops the role with one line and exit 65, never a crash or an empty start', () => {
+  for (const [what, damage] of DAMAGES) {
+    it(`dispatcher: data.mdb ${what}`, async () => {
+      const dir = await damaged(damage);
+      const before = existsSync(join(dir, DATA_FILE)) ? readFileSync(join(dir, DATA_FILE)) : undefined;
+      const port = await freePort();
+      const p = netlab(['dispatcher', '--host', '127.0.0.1', '--port', String(port), '--data', dir]);
+      await expectRefused(p, dir);
+      // Nothing was started over it: the file is as it was, and no port was opened.
+      expect(existsSync(join(dir, DATA_FILE)) ? readFileSync(join(dir, DATA_FILE)) : undefined).toEqual(before);
+      expect(p.stdout()).not.toMatch(/listening on/);
+    });
+
+    it(`dispatcher dead-letters: data.mdb ${what}`, async () => {
+      const dir = await damaged(damage);
+      const p = netlab(['dispatcher', 'dead-letters', '--data', dir]);
+      await expectRefused(p, dir);
+      // Not one dead letter printed before the failure.
+      expect(p.stdout()).toBe('');
+    });
+  }
+
+  it('the undamaged copy is read whole by both (the cases above fail for the damage, not the copy)', async () => {
+    const dir = await damaged(() => undefined);
+    const list = netlab(['dispatcher', 'dead-letters', '--data', dir]);
+    expect(await list.exited).toBe(0);
+    expect(list.stdout().trim().split('\n')).toHaveLength(DEAD);
+    const port = await freePort();
+    const d = netlab(['dispatcher', '--host', '127.0.0.1', '--port', String(port), '--data', dir]);
+    await d.waitFor(/listening on/);
+    const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { done: number; dead: number };
+    expect(stats).toMatchObject({ done: RECORDS - DEAD, dead: DEAD });
+    expect(await d.stop('SIGTERM')).toBe(0);
+  });
+});
