@@ -1,12 +1,13 @@
 /**
  * RabbitMQ as a tick bus: a non-durable topic exchange AMQP_EXCHANGE, and per app an exclusive,
  * auto-delete, server-named queue bound to the keys it listens to. Nothing is persistent: ticks are
- * perishable. When the connection or channel dies, the whole topology is declared again on a new
- * connection, retried with backoff forever.
+ * perishable. When the connection or channel dies, or the broker cancels the consumer (its queue was
+ * deleted), the whole topology is declared again on a new connection, retried with backoff forever.
+ * A handler never throws into amqplib: there it would close the channel (541 INTERNAL_ERROR).
  */
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { sleep } from '../core/lifecycle.js';
-import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, errorText, redactUrl, within, type Bus, type BusOptions, type BusStatus } from './bus.js';
+import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, redactUrl, within, type Bus, type BusOptions, type BusStatus } from './bus.js';
 
 export const AMQP_EXCHANGE = 'netlab.ticks';
 /** AMQP heartbeat (seconds) unless the URL sets one: a dead peer is noticed in about twice this. */
@@ -24,6 +25,8 @@ export function amqpConnectUrl(url: string): string {
 interface Session {
   connection: ChannelModel;
   channel: Channel;
+  /** The server-named queue of this session. */
+  queue: string;
   /** Settles, with the reason, when the connection or channel is gone. */
   lost: Promise<string>;
 }
@@ -45,6 +48,11 @@ export class AmqpBus implements Bus {
   }
 
   get connected(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** The consumer lives as long as its session: a cancelled one ends the session. */
+  get subscribed(): boolean {
     return this.session !== undefined;
   }
 
@@ -166,9 +174,18 @@ export class AmqpBus implements Bus {
       for (const key of this.handlers.keys()) await channel.bindQueue(queue, AMQP_EXCHANGE, key);
       // One consumer per queue (several would take turns on the messages); dispatch by routing key.
       await channel.consume(queue, (msg) => {
-        if (msg) this.handlers.get(msg.fields.routingKey)?.(msg.content);
+        if (msg === null) {
+          // The broker cancelled the consumer (queue deleted): nothing would arrive any more.
+          for (const key of this.handlers.keys()) this.emit({ type: 'subscription-lost', key, reason: 'consumer cancelled by the broker' });
+          resolveLost('consumer cancelled by the broker');
+          connection.close().catch(() => undefined);
+          return;
+        }
+        const key = msg.fields.routingKey;
+        const handler = this.handlers.get(key);
+        if (handler) dispatchSafely(handler, msg.content, (err) => this.emit({ type: 'handler-failed', key, reason: errorText(err) }));
       }, { noAck: true });
-      return { connection, channel, lost };
+      return { connection, channel, queue, lost };
     } catch (err) {
       await connection.close().catch(() => undefined);
       throw err;

@@ -26,7 +26,11 @@ export const CLOSE_TIMEOUT_MS = 1000;
 export type BusStatus =
   | { type: 'connected'; reconnect: boolean }
   | { type: 'disconnected'; reason: string }
-  | { type: 'retrying'; attempt: number; delayMs: number; reason: string };
+  | { type: 'retrying'; attempt: number; delayMs: number; reason: string }
+  /** A handler threw on one message: that message is dropped, the subscription goes on. */
+  | { type: 'handler-failed'; key: string; reason: string }
+  /** The broker ended a subscription while the connection stayed up; the bus starts it again. */
+  | { type: 'subscription-lost'; key: string; reason: string };
 
 export interface BusOptions {
   /** Shows up in broker connection lists. */
@@ -39,7 +43,12 @@ export interface Bus {
   /** The URL without its password, for logs. */
   readonly displayUrl: string;
   readonly connected: boolean;
-  /** Registers a handler for messages published under `key`; kept across reconnects. Call before start. */
+  /** Connected, and every subscription is live (a message published now under its key would reach its handler). */
+  readonly subscribed: boolean;
+  /**
+   * Registers a handler for messages published under `key`; kept across reconnects. Call before start.
+   * A handler that throws loses that one message, never the subscription ('handler-failed').
+   */
   subscribe(key: string, handler: (body: Uint8Array) => void): void;
   /** Starts connecting in the background; never rejects (failures are retried and reported). */
   start(): void;
@@ -85,6 +94,19 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | un
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Runs `handler` on one message; whatever it throws goes to `onError`, never up into the client's reader. */
+export function dispatchSafely(handler: (body: Uint8Array) => void, body: Uint8Array, onError: (err: unknown) => void): void {
+  try {
+    handler(body);
+  } catch (err) {
+    try {
+      onError(err);
+    } catch {
+      // A failing error report must not take the reader down either.
+    }
   }
 }
 

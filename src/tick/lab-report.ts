@@ -12,6 +12,12 @@ import type { TickRunResult } from './tick-app.js';
 /** The schedule may be off by this many ticks over a whole run (the issue: 10,000 ticks ±1 after 100 s). */
 export const MAX_DRIFT_TICKS = 1;
 
+/** Per bus, the checks in the order they are reported (a skipped bus reports each as skipped). */
+const CHECKS = ['both directions received', 'no loss in steady state', `schedule drift within ±${MAX_DRIFT_TICKS} tick`, 'no rejected messages'] as const;
+
+/** Rejected messages of a result (0 for results written before netlab counted them). */
+const rejectedOf = (r: TickRunResult): number => r.rejected ?? 0;
+
 export type BusRun =
   | { label: string; url: string; status: 'skipped'; reason: string }
   | { label: string; url: string; status: 'ran'; app1?: TickRunResult; app2?: TickRunResult; error?: string };
@@ -48,7 +54,7 @@ export function buildTickLabReport(runs: BusRun[], summary: TickLabSummary): Exp
     const name = (what: string) => `${run.label}: ${what}`;
     if (run.status === 'skipped') {
       const detail = `skipped: ${run.reason}`;
-      for (const what of ['both directions received', 'no loss in steady state', `schedule drift within ±${MAX_DRIFT_TICKS} tick`]) checks.push({ name: name(what), pass: true, detail });
+      for (const what of CHECKS) checks.push({ name: name(what), pass: true, detail });
       headline[`${run.label}_status`] = 'skipped';
       continue;
     }
@@ -75,12 +81,20 @@ export function buildTickLabReport(runs: BusRun[], summary: TickLabSummary): Exp
       pass: apps.every((r) => Math.abs(r.drift_ticks) <= MAX_DRIFT_TICKS),
       detail: apps.map((r) => `${r.name} sent=${r.sent + r.unpublished} drift=${r.drift_ticks}`).join(', '),
     });
+    // On the lab's own random channel nothing else publishes: a rejected message is a forged or
+    // broken tick, or a gate that turns real ones away. Either way the figures are not the whole run.
+    checks.push({
+      name: name('no rejected messages'),
+      pass: apps.every((r) => rejectedOf(r) === 0),
+      detail: apps.map((r) => `${directionOf(r)} rejected=${rejectedOf(r)}`).join(', '),
+    });
     // The worse direction: a headline is a promise about both.
     headline[`${run.label}_dt_p50_us`] = Math.max(...apps.map((r) => r.dt_us.p50));
     headline[`${run.label}_dt_p99_us`] = Math.max(...apps.map((r) => r.dt_us.p99));
     headline[`${run.label}_rtt_half_p50_us`] = Math.max(...apps.map((r) => r.rtt_half_us.p50));
     headline[`${run.label}_jitter_p99_us`] = Math.max(...apps.map((r) => r.jitter_us.p99));
     headline[`${run.label}_lost`] = apps.reduce((s, r) => s + r.lost, 0);
+    headline[`${run.label}_rejected`] = apps.reduce((s, r) => s + rejectedOf(r), 0);
     series[`${run.label}_dt_us`] = combinedBuckets(apps);
   }
   return {

@@ -23,6 +23,7 @@ export interface TickMetrics {
   skipped: Counter<'bus'>;
   connected: Gauge<'bus'>;
   disconnects: Counter<'bus'>;
+  subscriptionLosses: Counter<'bus'>;
 }
 
 export function createTickMetrics(registry: Registry): TickMetrics {
@@ -42,5 +43,6 @@ export function createTickMetrics(registry: Registry): TickMetrics {
     peerRestarts: counter('netlab_tick_peer_restarts_total', 'times the peer restarted (new boot id, seq reset)', ['bus', 'direction']),
     connected: new Gauge({ name: 'netlab_tick_bus_connected', help: '1 while connected to the broker, else 0', labelNames: ['bus'], registers }),
     disconnects: counter('netlab_tick_bus_disconnects_total', 'times the broker connection was lost', ['bus']),
+    subscriptionLosses: counter('netlab_tick_subscription_losses_total', 'times the broker ended the subscription to the peer key while connected (it is restarted)', ['bus']),
   };
 }

@@ -2,11 +2,14 @@
  * Core NATS pub/sub as a tick bus (no JetStream: ticks are perishable). Keys become subjects under
  * NATS_SUBJECT_PREFIX. The first connection is retried here, with backoff, until it succeeds;
  * after that the client's own reconnect logic runs with unlimited attempts and the same backoff,
- * and re-subscribes by itself.
+ * and re-subscribes by itself. Two ways the client can still go quiet are covered here: a
+ * subscription the server ends (it is subscribed again, with backoff) and a connection the client
+ * closes for good (we connect again from scratch). A handler never throws into the client's reader:
+ * an exception there would end the reader and leave a connection that looks up but delivers nothing.
  */
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { sleep } from '../core/lifecycle.js';
-import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, errorText, within, NATS_DEFAULT_PORT, redactUrl, type Bus, type BusOptions, type BusStatus } from './bus.js';
+import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, within, NATS_DEFAULT_PORT, redactUrl, type Bus, type BusOptions, type BusStatus } from './bus.js';
 
 export const NATS_SUBJECT_PREFIX = 'netlab.ticks';
 /** Client pings this often so a silently dead connection (no FIN) is noticed... */
@@ -29,7 +32,11 @@ export class NatsBus implements Bus {
   readonly kind = BusKind.Nats;
   readonly displayUrl: string;
   private nc: NatsConnection | undefined;
+  /** By key (the subject is NATS_SUBJECT_PREFIX.key). */
   private readonly handlers = new Map<string, (body: Uint8Array) => void>();
+  private readonly subs = new Map<string, Subscription>();
+  /** Subscriptions ended in a row per key, for the backoff before subscribing again. */
+  private readonly resubscribeAttempts = new Map<string, number>();
   private readonly stopping = new AbortController();
   private isConnected = false;
   private reconnectAttempt = 0;
@@ -46,8 +53,17 @@ export class NatsBus implements Bus {
     return this.isConnected;
   }
 
+  get subscribed(): boolean {
+    if (!this.isConnected) return false;
+    for (const key of this.handlers.keys()) {
+      const sub = this.subs.get(key);
+      if (!sub || sub.isClosed()) return false;
+    }
+    return true;
+  }
+
   subscribe(key: string, handler: (body: Uint8Array) => void): void {
-    this.handlers.set(`${NATS_SUBJECT_PREFIX}.${key}`, handler);
+    this.handlers.set(key, handler);
   }
 
   start(): void {
@@ -97,14 +113,13 @@ export class NatsBus implements Bus {
           await nc.close();
           return;
         }
-        for (const [subject, handler] of this.handlers) {
-          nc.subscribe(subject, { callback: (err, msg) => (err ? undefined : handler(msg.data)) });
-        }
+        for (const key of this.handlers.keys()) this.subscribeOne(nc, key);
         // A round trip, so the server has the subscriptions before we report "connected".
         await nc.flush();
         this.nc = nc;
         this.isConnected = true;
         void this.watch(nc);
+        void nc.closed().then((err) => this.onClosed(nc, err));
         this.emit({ type: 'connected', reconnect: false });
         return;
       } catch (err) {
@@ -113,6 +128,47 @@ export class NatsBus implements Bus {
         await sleep(delayMs, this.stopping.signal);
       }
     }
+  }
+
+  private subscribeOne(nc: NatsConnection, key: string): void {
+    const handler = this.handlers.get(key)!;
+    const onError = (err: unknown) => this.emit({ type: 'handler-failed', key, reason: errorText(err) });
+    const sub = nc.subscribe(`${NATS_SUBJECT_PREFIX}.${key}`, {
+      callback: (err, msg) => {
+        if (err) return; // the subscription ends with it; onSubscriptionEnded takes over
+        this.resubscribeAttempts.delete(key);
+        dispatchSafely(handler, msg.data, onError);
+      },
+    });
+    this.subs.set(key, sub);
+    void sub.closed.then((err) => this.onSubscriptionEnded(nc, key, sub, err));
+  }
+
+  /** The server (or the client) ended one subscription: unless the connection is going too, subscribe again. */
+  private async onSubscriptionEnded(nc: NatsConnection, key: string, sub: Subscription, err: void | Error): Promise<void> {
+    if (this.stopping.signal.aborted || nc.isClosed() || this.nc !== nc || this.subs.get(key) !== sub) return;
+    const attempt = (this.resubscribeAttempts.get(key) ?? 0) + 1;
+    this.resubscribeAttempts.set(key, attempt);
+    this.emit({ type: 'subscription-lost', key, reason: err ? errorText(err) : 'subscription closed' });
+    await sleep(backoffMs(attempt), this.stopping.signal);
+    if (this.stopping.signal.aborted || nc.isClosed() || this.nc !== nc) return;
+    try {
+      this.subscribeOne(nc, key);
+    } catch (e) {
+      // Only a closed or draining connection refuses; onClosed starts over then.
+      this.emit({ type: 'subscription-lost', key, reason: `could not subscribe again: ${errorText(e)}` });
+    }
+  }
+
+  /** The client gave the connection up for good (not an outage it reconnects from): connect from scratch. */
+  private onClosed(nc: NatsConnection, err: void | Error): void {
+    if (this.stopping.signal.aborted || this.nc !== nc) return;
+    const wasConnected = this.isConnected;
+    this.nc = undefined;
+    this.isConnected = false;
+    this.subs.clear();
+    if (wasConnected) this.emit({ type: 'disconnected', reason: `connection closed${err ? `: ${errorText(err)}` : ''}` });
+    this.connecting = this.connectUntilUp();
   }
 
   private async watch(nc: NatsConnection): Promise<void> {

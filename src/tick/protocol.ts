@@ -31,6 +31,29 @@ export interface Tick {
   echo?: { seq: number; tUs: number; ageUs: number };
 }
 
+/**
+ * Why a message on the peer's key did not count as a peer tick. Every reason is a child of
+ * `netlab_tick_rejected_total{reason}` from the start. decodeTick finds the first four; TickGate
+ * (tick-gate.ts) the ones that need the receiver's clock and what it has seen; `handler-error` is
+ * anything that threw while one message was handled.
+ */
+export const TickRejectReason = {
+  TooLarge: 'too-large',
+  NotJson: 'not-json',
+  BadSchema: 'bad-schema',
+  BadTime: 'bad-time',
+  BadEcho: 'bad-echo',
+  WrongSource: 'wrong-source',
+  UnknownBoot: 'unknown-boot',
+  BadSeq: 'bad-seq',
+  HandlerError: 'handler-error',
+} as const;
+export type TickRejectReason = (typeof TickRejectReason)[keyof typeof TickRejectReason];
+export const TICK_REJECT_REASONS = Object.values(TickRejectReason);
+
+/** A sender echoes a peer tick only while it is younger than this (older, the peer has gone, an RTT from it would mislead). */
+export const MAX_ECHO_AGE_US = 1_000_000;
+
 /** Ticks are tiny; anything bigger is not ours and is dropped unparsed. */
 export const MAX_TICK_BYTES = 1024;
 /** App names become subject tokens and routing keys: keep them to safe characters. */
@@ -59,35 +82,46 @@ export function encodeTick(tick: Tick): Uint8Array {
   return textEncoder.encode(json + '}');
 }
 
-export type DecodeResult = { ok: true; tick: Tick } | { ok: false; error: string };
+export type DecodeResult = { ok: true; tick: Tick } | { ok: false; reason: TickRejectReason; error: string };
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** Unix seconds → µs, or undefined when that is no exact integer (1e308 s is finite, its µs are not). */
+const toUs = (seconds: number): number | undefined => {
+  const us = Math.round(seconds * 1e6);
+  return Number.isSafeInteger(us) ? us : undefined;
+};
+const fail = (reason: TickRejectReason, error: string): DecodeResult => ({ ok: false, reason, error });
 
-/** Parses and validates one tick; never throws, so a stray message on the bus cannot crash an app. */
+/** Parses and validates one tick (its shape; TickGate judges it against the receiver's state); never throws, so a stray message on the bus cannot crash an app. */
 export function decodeTick(bytes: Uint8Array): DecodeResult {
-  if (bytes.byteLength > MAX_TICK_BYTES) return { ok: false, error: `message of ${bytes.byteLength} bytes is larger than ${MAX_TICK_BYTES}` };
+  const R = TickRejectReason;
+  if (bytes.byteLength > MAX_TICK_BYTES) return fail(R.TooLarge, `message of ${bytes.byteLength} bytes is larger than ${MAX_TICK_BYTES}`);
   let body: unknown;
   try {
     body = JSON.parse(textDecoder.decode(bytes));
   } catch {
-    return { ok: false, error: 'not JSON' };
+    return fail(R.NotJson, 'not JSON');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, error: 'not a JSON object' };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(R.BadSchema, 'not a JSON object');
   const b = body as Record<string, unknown>;
-  if (typeof b.src !== 'string' || b.src === '') return { ok: false, error: 'src must be a non-empty string' };
-  if (!isCount(b.seq)) return { ok: false, error: 'seq must be a whole number >= 0' };
-  if (!isTime(b.t)) return { ok: false, error: 't must be a number (unix seconds)' };
-  const tick: Tick = { src: b.src, seq: b.seq, tUs: Math.round(b.t * 1e6) };
+  if (typeof b.src !== 'string' || b.src === '') return fail(R.BadSchema, 'src must be a non-empty string');
+  if (!isCount(b.seq)) return fail(R.BadSchema, 'seq must be a whole number >= 0');
+  if (!isTime(b.t)) return fail(R.BadSchema, 't must be a number (unix seconds)');
+  const tUs = toUs(b.t);
+  if (tUs === undefined) return fail(R.BadTime, `t ${b.t} is out of range`);
+  const tick: Tick = { src: b.src, seq: b.seq, tUs };
   if (b.boot !== undefined) {
-    if (typeof b.boot !== 'string') return { ok: false, error: 'boot must be a string' };
+    if (typeof b.boot !== 'string') return fail(R.BadSchema, 'boot must be a string');
     tick.boot = b.boot;
   }
   if (b.echo_seq !== undefined || b.echo_t !== undefined || b.echo_age_us !== undefined) {
     if (!isCount(b.echo_seq) || !isTime(b.echo_t) || !isCount(b.echo_age_us)) {
-      return { ok: false, error: 'echo_seq, echo_t and echo_age_us must come together as numbers' };
+      return fail(R.BadSchema, 'echo_seq, echo_t and echo_age_us must come together as numbers');
     }
-    tick.echo = { seq: b.echo_seq, tUs: Math.round(b.echo_t * 1e6), ageUs: b.echo_age_us };
+    const echoTUs = toUs(b.echo_t);
+    if (echoTUs === undefined) return fail(R.BadEcho, `echo_t ${b.echo_t} is out of range`);
+    tick.echo = { seq: b.echo_seq, tUs: echoTUs, ageUs: b.echo_age_us };
   }
   return { ok: true, tick };
 }

@@ -5,19 +5,24 @@
  * parameters, so everything here runs in tests without a broker.
  */
 import type { Logger } from '../core/logger.js';
-import type { Bus, BusStatus } from './bus.js';
+import { Registry } from '../core/metrics.js';
+import { Rejections } from '../core/rejections.js';
+import { errorText, type Bus, type BusStatus } from './bus.js';
 import type { TickMetrics } from './metrics.js';
-import { decodeTick, encodeTick, formatDt, newBootId, nowUs, type Tick } from './protocol.js';
+import { decodeTick, encodeTick, formatDt, MAX_ECHO_AGE_US, newBootId, nowUs, TICK_REJECT_REASONS, TickRejectReason, type Tick } from './protocol.js';
 import { DriftMeter, runSchedule, TickSchedule, type DueTick, type ScheduleRunner } from './schedule.js';
 import { SeqTracker, TickClass, type SeqCounts } from './seq-tracker.js';
+import { TickGate } from './tick-gate.js';
 import { formatSummary, IntervalStats, RunStats, type TickSummary } from './tick-stats.js';
 
-/** A peer tick older than this is not echoed: the peer has gone, an RTT from it would mislead. */
-export const MAX_ECHO_AGE_US = 1_000_000;
+export { MAX_ECHO_AGE_US };
 /** Silence from the peer for this long is logged once (it stopped, or the bus is down). */
 export const PEER_SILENT_US = 2_000_000;
-/** Rejected messages are logged at most once per this interval. */
-const BAD_MESSAGE_LOG_INTERVAL_US = 5_000_000;
+
+/** `netlab_tick_rejected_total{reason}`: messages on the peer's key that did not count as its ticks. */
+export function createTickRejections(registry: Registry, logger: Logger): Rejections<TickRejectReason> {
+  return new Rejections(registry, 'netlab_tick_rejected_total', 'messages on the peer key that were not counted as peer ticks, by reason', TICK_REJECT_REASONS, logger, "message on the peer's key");
+}
 
 export const PrintMode = { Every: 'every', Summary: 'summary', None: 'none' } as const;
 export type PrintMode = (typeof PrintMode)[keyof typeof PrintMode];
@@ -39,6 +44,8 @@ export interface TickAppOptions {
   bus: Bus;
   logger: Logger;
   metrics?: TickMetrics;
+  /** Counts and logs rejected messages (createTickRejections); one on a registry of its own if not given. */
+  rejections?: Rejections<TickRejectReason>;
   clock?: () => number;
   /** Where dt and summary lines go (stdout by default). */
   out?: (line: string) => void;
@@ -67,6 +74,11 @@ export interface TickRunResult {
   duplicates: number;
   restarts: number;
   disconnects: number;
+  /** Messages on the peer's key that did not count as its ticks: in none of the figures above or below. */
+  rejected: number;
+  rejected_by_reason: Record<TickRejectReason, number>;
+  /** Times the broker ended the subscription to the peer's key while connected (it was restarted each time). */
+  subscription_losses: number;
   dt_us: { count: number; p50: number; p99: number; max: number };
   rtt_half_us: { count: number; p50: number; p99: number; max: number };
   jitter_us: { count: number; p50: number; p99: number; max: number };
@@ -98,7 +110,10 @@ export class TickApp {
   private unpublishedBeforeConnect = 0;
   private disconnectedAtUs: number | undefined;
   private unpublishedAtDisconnect = 0;
-  private lastBadMessageLogUs = -Infinity;
+  private readonly gate: TickGate;
+  private readonly rejections: Rejections<TickRejectReason>;
+  private readonly rejectedByReason = Object.fromEntries(TICK_REJECT_REASONS.map((r) => [r, 0])) as Record<TickRejectReason, number>;
+  private subscriptionLosses = 0;
   private startedAtUs = 0;
   private stopped: Promise<TickRunResult> | undefined;
 
@@ -109,6 +124,8 @@ export class TickApp {
     this.periodUs = 1e6 / o.rate;
     this.direction = `${o.peer}->${o.name}`;
     this.drift = new DriftMeter(this.periodUs);
+    this.gate = new TickGate(o.peer);
+    this.rejections = o.rejections ?? createTickRejections(new Registry(), o.logger);
   }
 
   /** The status handler to give the bus when creating it. */
@@ -131,6 +148,12 @@ export class TickApp {
       this.disconnectedAtUs = this.clock();
       this.unpublishedAtDisconnect = this.run.unpublished;
       logger.warn({ bus: bus.displayUrl, reason: status.reason }, `lost the broker at ${bus.displayUrl} (${status.reason}); ticks keep their schedule and count as unpublished until it is back`);
+    } else if (status.type === 'handler-failed') {
+      this.reject(TickRejectReason.HandlerError, { key: status.key, error: status.reason });
+    } else if (status.type === 'subscription-lost') {
+      this.subscriptionLosses++;
+      metrics?.subscriptionLosses.inc(labels);
+      logger.warn({ bus: bus.displayUrl, key: status.key, reason: status.reason }, `the broker ended the subscription to ${status.key} (${status.reason}); subscribing again`);
     } else {
       metrics?.connected.set(labels, 0);
       logger.warn({ bus: bus.displayUrl, attempt: status.attempt, delayMs: status.delayMs, reason: status.reason }, `broker at ${bus.displayUrl} not reachable (${status.reason}); retrying in ${status.delayMs} ms (attempt ${status.attempt})`);
@@ -188,19 +211,28 @@ export class TickApp {
     }
   }
 
-  /** One message from the bus (the peer's key): classify, measure, print. */
+  /** One message from the bus (the peer's key): validate, classify, measure, print. Never throws. */
   onMessage(body: Uint8Array): void {
+    try {
+      this.handleMessage(body);
+    } catch (err) {
+      this.reject(TickRejectReason.HandlerError, { error: errorText(err) });
+    }
+  }
+
+  private handleMessage(body: Uint8Array): void {
     const now = this.clock();
     const decoded = decodeTick(body);
-    if (!decoded.ok || decoded.tick.src !== this.o.peer) {
-      if (now - this.lastBadMessageLogUs > BAD_MESSAGE_LOG_INTERVAL_US) {
-        this.lastBadMessageLogUs = now;
-        const reason = decoded.ok ? `src "${decoded.tick.src}" is not the peer "${this.o.peer}"` : decoded.error;
-        this.o.logger.warn({ reason }, `ignored a message on the peer's key: ${reason}`);
-      }
+    if (!decoded.ok) {
+      this.reject(decoded.reason, { detail: decoded.error, bytes: body.byteLength });
       return;
     }
     const tick = decoded.tick;
+    const rejected = this.gate.admit(tick, now);
+    if (rejected) {
+      this.reject(rejected, { src: tick.src, seq: tick.seq, t: tick.tUs / 1e6, boot: tick.boot, dtUs: now - tick.tUs });
+      return;
+    }
     const kind = this.tracker.observe(tick.seq, tick.tUs, tick.boot);
     if (kind === TickClass.Duplicate) {
       this.o.metrics?.duplicates.inc({ bus: this.o.bus.kind, direction: this.direction });
@@ -212,6 +244,14 @@ export class TickApp {
     this.peerSilentLogged = false;
     if (kind !== TickClass.Reordered) this.lastPeer = { seq: tick.seq, tUs: tick.tUs, receivedUs: now };
     this.recordReceived(tick, now);
+  }
+
+  /** Counted by reason, logged at a bounded rate, and in none of the dt, RTT or seq figures. */
+  private reject(reason: TickRejectReason, fields: Record<string, unknown>): void {
+    this.rejectedByReason[reason]++;
+    this.interval.rejected++;
+    this.run.rejected++;
+    this.rejections.reject(reason, { ...fields, peer: this.o.peer, bus: this.o.bus.kind });
   }
 
   private recordReceived(tick: Tick, now: number): void {
@@ -261,7 +301,7 @@ export class TickApp {
   emitSummary(final: boolean): TickSummary {
     const { counts, skipped } = this.takeCounts(final);
     const summary = this.interval.take(counts, skipped);
-    const quiet = summary.received === 0 && summary.lost === 0 && summary.duplicates === 0;
+    const quiet = summary.received === 0 && summary.lost === 0 && summary.duplicates === 0 && summary.rejected === 0;
     if (this.o.print !== PrintMode.None && (final || !quiet)) this.out(formatSummary(summary));
     return summary;
   }
@@ -273,6 +313,11 @@ export class TickApp {
       if (this.summaryTimer) clearInterval(this.summaryTimer);
       this.emitSummary(true);
       const result = this.result();
+      const reasons = TICK_REJECT_REASONS.filter((r) => result.rejected_by_reason[r] > 0).map((r) => `${r} ${result.rejected_by_reason[r]}`);
+      this.o.logger.info(
+        { received: result.received, lost: result.lost, rejected: result.rejected, rejectedByReason: result.rejected_by_reason, disconnects: result.disconnects, subscriptionLosses: result.subscription_losses, subscribed: this.o.bus.subscribed },
+        `${this.o.name} done: received ${result.received}, lost ${result.lost}, rejected ${result.rejected}${reasons.length ? ` (${reasons.join(', ')})` : ''}, disconnects ${result.disconnects}, subscription losses ${result.subscription_losses}${this.o.bus.subscribed ? '' : '; NOT subscribed to the peer at the end'}`,
+      );
       await this.o.bus.close();
       this.o.metrics?.connected.set({ bus: this.o.bus.kind }, 0);
       return result;
@@ -302,6 +347,9 @@ export class TickApp {
       duplicates: s.duplicates,
       restarts: s.restarts,
       disconnects: this.disconnects,
+      rejected: s.rejected,
+      rejected_by_reason: { ...this.rejectedByReason },
+      subscription_losses: this.subscriptionLosses,
       dt_us: s.dt,
       rtt_half_us: s.rttHalf,
       jitter_us: s.jitter,

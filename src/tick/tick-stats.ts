@@ -20,6 +20,8 @@ export interface SampleSummary {
 }
 
 export interface TickSummary extends SeqCounts {
+  /** Messages on the peer's key that were not counted as its ticks (TickGate, decodeTick): in no other figure. */
+  rejected: number;
   sent: number;
   unpublished: number;
   skipped: number;
@@ -42,6 +44,7 @@ export function summarizeSamples(samples: ArrayLike<number>): SampleSummary {
 export class IntervalStats {
   sent = 0;
   unpublished = 0;
+  rejected = 0;
   dt: number[] = [];
   rttHalf: number[] = [];
   jitter: number[] = [];
@@ -49,6 +52,7 @@ export class IntervalStats {
   take(counts: SeqCounts, skipped: number): TickSummary {
     const out: TickSummary = {
       ...counts,
+      rejected: this.rejected,
       sent: this.sent,
       unpublished: this.unpublished,
       skipped,
@@ -58,6 +62,7 @@ export class IntervalStats {
     };
     this.sent = 0;
     this.unpublished = 0;
+    this.rejected = 0;
     this.dt = [];
     this.rttHalf = [];
     this.jitter = [];
@@ -94,6 +99,7 @@ export class RunStats {
   counts = emptyCounts();
   sent = 0;
   unpublished = 0;
+  rejected = 0;
   readonly dt = new Reservoir();
   readonly rttHalf = new Reservoir();
   readonly jitter = new Reservoir();
@@ -105,6 +111,7 @@ export class RunStats {
   summary(skipped: number): TickSummary {
     return {
       ...this.counts,
+      rejected: this.rejected,
       sent: this.sent,
       unpublished: this.unpublished,
       skipped,
@@ -125,7 +132,7 @@ export class RunStats {
 /**
  * The summary line, logfmt, fields in the order the issue names them, then the extra ones:
  * `summary received=N lost=N reordered=N duplicates=N dt_p50_us=N dt_p99_us=N dt_max_us=N
- * rtt_half_p50_us=N jitter_p99_us=N restarts=N sent=N unpublished=N skipped=N`.
+ * rtt_half_p50_us=N jitter_p99_us=N restarts=N sent=N unpublished=N skipped=N rejected=N`.
  */
 export function formatSummary(s: TickSummary): string {
   const fields: [string, number][] = [
@@ -142,6 +149,7 @@ export function formatSummary(s: TickSummary): string {
     ['sent', s.sent],
     ['unpublished', s.unpublished],
     ['skipped', s.skipped],
+    ['rejected', s.rejected],
   ];
   return `summary ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
 }

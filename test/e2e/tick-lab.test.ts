@@ -27,12 +27,13 @@ describe('netlab tick-lab', () => {
     const r = await readReport(report);
     expect(r.experiment).toBe('tick');
     for (const g of live) {
-      for (const what of ['both directions received', 'no loss in steady state', 'schedule drift within ±1 tick']) {
+      for (const what of ['both directions received', 'no loss in steady state', 'schedule drift within ±1 tick', 'no rejected messages']) {
         const check = r.checks.find((c) => c.name === `${g.kind}: ${what}`);
         expect(check, `${g.kind}: ${what}`).toMatchObject({ pass: true });
         expect(check!.detail).not.toMatch(/^skipped/);
       }
       expect(r.headline[`${g.kind}_status`]).toBe('ran');
+      expect(r.headline[`${g.kind}_rejected`]).toBe(0);
       expect(r.headline[`${g.kind}_dt_p50_us`]).toBeGreaterThan(0);
       expect(r.headline[`${g.kind}_rtt_half_p50_us`]).toBeGreaterThan(0);
       const series = r.series![`${g.kind}_dt_us`]!;
@@ -49,7 +50,7 @@ describe('netlab tick-lab', () => {
     expect(await lab.exited).toBe(0);
     expect(lab.output()).toContain(`skipped: no broker at nats://127.0.0.1:${port}`);
     const r = await readReport(report);
-    expect(r.checks).toHaveLength(3);
+    expect(r.checks).toHaveLength(4);
     for (const c of r.checks) {
       expect(c.pass).toBe(true);
       expect(c.detail).toMatch(new RegExp(`^skipped: no broker at nats://127\\.0\\.0\\.1:${port} .*start one with .*NATS_URL`));

@@ -127,10 +127,10 @@ for (const gate of gates) {
       expect(Math.abs(r1.drift_ticks)).toBeLessThanOrEqual(1);
     });
 
-    it('keeps trying a broker that is not there at start, and says so', async () => {
+    it('with --connect-timeout 0 keeps trying a broker that is not there at start, and says so', async () => {
       const port = await freePort();
       const url = Object.assign(new URL(gate.url), { hostname: '127.0.0.1', port: String(port) }).toString();
-      const app = tick('app1', 'app2', url, 'nobody');
+      const app = tick('app1', 'app2', url, 'nobody', ['--connect-timeout', '0']);
       try {
         const line = await app.waitFor(/not reachable/);
         expect(line).toContain(`127.0.0.1:${port}`);

@@ -76,6 +76,49 @@ for (const gate of gates) {
       expect(b.received).not.toContain('during');
     });
 
+    it('a handler that throws loses that one message, never the subscription or the connection', async () => {
+      const ch = randomChannel('throw');
+      const statuses: BusStatus[] = [];
+      const received: string[] = [];
+      const a: Bus = await createBus(gate.url, { clientName: 'netlab-tick-test', onStatus: (s) => statuses.push(s) });
+      a.subscribe(`${ch}.app2`, (body) => {
+        const text = new TextDecoder().decode(body);
+        // What prom-client threw at a dt of -Infinity, reaching the client's reader.
+        if (text.startsWith('poison')) throw new TypeError('Value is not a valid number: -Infinity');
+        received.push(text);
+      });
+      a.start();
+      cleanup.push(() => a.close());
+      const b = await open(gate.url, `${ch}.app1`);
+      await until(() => a.connected && b.bus.connected, 'both connected');
+      await deliver(b.bus, `${ch}.app2`, received, 'before');
+      for (let i = 0; i < 3; i++) b.bus.publish(`${ch}.app2`, msg(`poison ${i}`));
+      await until(() => statuses.filter((s) => s.type === 'handler-failed').length === 3, 'three handler failures reported');
+      expect(statuses.find((s) => s.type === 'handler-failed')).toEqual({ type: 'handler-failed', key: `${ch}.app2`, reason: 'Value is not a valid number: -Infinity' });
+      // The reader lives on: (before the fix NATS's reader died silently, RabbitMQ closed the channel with 541).
+      await deliver(b.bus, `${ch}.app2`, received, 'after');
+      expect(statuses.filter((s) => s.type === 'disconnected')).toEqual([]);
+      expect(a.subscribed).toBe(true);
+    });
+
+    it('subscribes again when the broker ends the subscription while the connection stays up', async () => {
+      const ch = randomChannel('resub');
+      const a = await open(gate.url, `${ch}.app2`);
+      const b = await open(gate.url, `${ch}.app1`);
+      await until(() => a.bus.connected && b.bus.connected, 'both connected');
+      await deliver(b.bus, `${ch}.app2`, a.received, 'before');
+      // End it at the broker: RabbitMQ deletes the queue (and cancels its consumer); the NATS server
+      // is told to unsubscribe (what a server-side end looks like to the client's subscription).
+      if (gate.kind === 'amqp') {
+        const { session } = a.bus as unknown as { session: { channel: { deleteQueue(q: string): Promise<unknown> }; queue: string } };
+        await session.channel.deleteQueue(session.queue);
+      } else (a.bus as unknown as { subs: Map<string, { unsubscribe(): void }> }).subs.get(`${ch}.app2`)!.unsubscribe();
+      await until(() => a.statuses.some((s) => s.type === 'subscription-lost'), 'the lost subscription reported');
+      expect(a.statuses.find((s) => s.type === 'subscription-lost')).toMatchObject({ key: `${ch}.app2` });
+      await until(() => a.bus.subscribed, 'subscribed again', RESUME_WITHIN_MS);
+      await deliver(b.bus, `${ch}.app2`, a.received, 'after');
+    });
+
     it('retries a broker that is not there at start, says so, and connects once it appears', async () => {
       const port = await freePort();
       const url = (() => {

@@ -25,6 +25,9 @@ function result(name: string, over: Partial<TickRunResult> = {}): TickRunResult 
     duplicates: 0,
     restarts: 0,
     disconnects: 0,
+    rejected: 0,
+    rejected_by_reason: { 'too-large': 0, 'not-json': 0, 'bad-schema': 0, 'bad-time': 0, 'bad-echo': 0, 'wrong-source': 0, 'unknown-boot': 0, 'bad-seq': 0, 'handler-error': 0 },
+    subscription_losses: 0,
     dt_us: { count: 990, p50: name === 'app1' ? 600 : 700, p99: 1500, max: 3000 },
     rtt_half_us: { count: 980, p50: 650, p99: 1400, max: 2000 },
     jitter_us: { count: 1000, p50: 3, p99: 400, max: 900 },
@@ -40,9 +43,9 @@ describe('tick-lab report', () => {
     const runs: BusRun[] = [{ label: 'nats', url: 'nats://x', status: 'ran', app1: result('app1'), app2: result('app2') }];
     const report = buildTickLabReport(runs, meta);
     expect(report.experiment).toBe('tick');
-    expect(report.checks.map((c) => c.name)).toEqual(['nats: both directions received', 'nats: no loss in steady state', 'nats: schedule drift within ±1 tick']);
+    expect(report.checks.map((c) => c.name)).toEqual(['nats: both directions received', 'nats: no loss in steady state', 'nats: schedule drift within ±1 tick', 'nats: no rejected messages']);
     expect(reportPassed(report)).toBe(true);
-    expect(report.headline).toMatchObject({ nats_status: 'ran', nats_dt_p50_us: 700, nats_dt_p99_us: 1500, nats_rtt_half_p50_us: 650, nats_lost: 0 });
+    expect(report.headline).toMatchObject({ nats_status: 'ran', nats_dt_p50_us: 700, nats_dt_p99_us: 1500, nats_rtt_half_p50_us: 650, nats_lost: 0, nats_rejected: 0 });
     const series = report.series!.nats_dt_us!;
     expect(series[0]).toEqual({ x: '<=100', y: 0 });
     expect(series.find((p) => p.x === '<=700')).toEqual({ x: '<=700', y: 1980 });
@@ -55,6 +58,7 @@ describe('tick-lab report', () => {
       [{ lost: 3 }, 'nats: no loss in steady state'],
       [{ unpublished: 5 }, 'nats: no loss in steady state'],
       [{ drift_ticks: -1.6 }, 'nats: schedule drift within ±1 tick'],
+      [{ rejected: 2 }, 'nats: no rejected messages'],
     ];
     for (const [over, failing] of cases) {
       const report = buildTickLabReport([{ label: 'nats', url: 'nats://x', status: 'ran', app1: result('app1'), app2: result('app2', over) }], meta);
@@ -65,7 +69,7 @@ describe('tick-lab report', () => {
   it('marks a bus without a broker as skipped: pass=true, detail says how to start one', () => {
     const runs: BusRun[] = [{ label: 'amqp', url: 'amqp://x', status: 'skipped', reason: 'no broker at amqp://x (ECONNREFUSED); start one with `docker run ...`' }];
     const report = buildTickLabReport(runs, meta);
-    expect(report.checks).toHaveLength(3);
+    expect(report.checks).toHaveLength(4);
     for (const check of report.checks) {
       expect(check.pass).toBe(true);
       expect(check.detail).toMatch(/^skipped: no broker at amqp:\/\/x .*start one with/);

@@ -27,21 +27,24 @@ describe('tick protocol', () => {
   });
 
   it.each([
-    ['not json', 'not JSON'],
-    ['[1]', 'not a JSON object'],
-    ['{"seq":1,"t":1}', 'src must be a non-empty string'],
-    ['{"src":"a","seq":-1,"t":1}', 'seq must be a whole number >= 0'],
-    ['{"src":"a","seq":1.5,"t":1}', 'seq must be a whole number >= 0'],
-    ['{"src":"a","seq":1,"t":"x"}', 't must be a number (unix seconds)'],
-    ['{"src":"a","seq":1,"t":1,"boot":5}', 'boot must be a string'],
-    ['{"src":"a","seq":1,"t":1,"echo_seq":1}', 'echo_seq, echo_t and echo_age_us must come together as numbers'],
-  ])('rejects %s', (body, error) => {
-    expect(decodeTick(enc(body))).toEqual({ ok: false, error });
+    ['not json', 'not-json', 'not JSON'],
+    ['[1]', 'bad-schema', 'not a JSON object'],
+    ['{"seq":1,"t":1}', 'bad-schema', 'src must be a non-empty string'],
+    ['{"src":"a","seq":-1,"t":1}', 'bad-schema', 'seq must be a whole number >= 0'],
+    ['{"src":"a","seq":1.5,"t":1}', 'bad-schema', 'seq must be a whole number >= 0'],
+    ['{"src":"a","seq":1e300,"t":1}', 'bad-schema', 'seq must be a whole number >= 0'],
+    ['{"src":"a","seq":1,"t":"x"}', 'bad-schema', 't must be a number (unix seconds)'],
+    ['{"src":"a","seq":1,"t":1e308}', 'bad-time', 't 1e+308 is out of range'],
+    ['{"src":"a","seq":1,"t":-1e308}', 'bad-time', 't -1e+308 is out of range'],
+    ['{"src":"a","seq":1,"t":1,"boot":5}', 'bad-schema', 'boot must be a string'],
+    ['{"src":"a","seq":1,"t":1,"echo_seq":1}', 'bad-schema', 'echo_seq, echo_t and echo_age_us must come together as numbers'],
+    ['{"src":"a","seq":1,"t":1,"echo_seq":1,"echo_t":1e308,"echo_age_us":0}', 'bad-echo', 'echo_t 1e+308 is out of range'],
+  ])('rejects %s as %s', (body, reason, error) => {
+    expect(decodeTick(enc(body))).toEqual({ ok: false, reason, error });
   });
 
   it('rejects oversized messages without parsing them', () => {
-    const result = decodeTick(new Uint8Array(MAX_TICK_BYTES + 1));
-    expect(result.ok).toBe(false);
+    expect(decodeTick(new Uint8Array(MAX_TICK_BYTES + 1))).toMatchObject({ ok: false, reason: 'too-large' });
   });
 
   it('prints dt in seconds rounded to the millisecond, as the exercise asks', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../helpers/logger.js';
 import { BusKind, type Bus, type BusStatus } from '../../src/tick/bus.js';
 import { encodeTick } from '../../src/tick/protocol.js';
-import { TickApp, tickKey } from '../../src/tick/tick-app.js';
+import { Registry } from '../../src/core/metrics.js';
+import { createTickRejections, TickApp, tickKey } from '../../src/tick/tick-app.js';
 import { parseSummaryLine } from '../../src/tick/tick-stats.js';
 
 /**
@@ -13,6 +14,9 @@ class LoopbackBus implements Bus {
   readonly kind = BusKind.Nats;
   readonly displayUrl = 'loopback://';
   connected = true;
+  get subscribed() {
+    return this.connected;
+  }
   onStatus?: (s: BusStatus) => void;
   readonly handlers = new Map<string, (b: Uint8Array) => void>();
   /** Messages "in flight": delivered by deliver(). */
@@ -118,7 +122,70 @@ describe('TickApp (pure, on a loopback bus with a manual clock)', () => {
     for (const seq of [0, 1, 3, 2, 2, 4]) handler(encodeTick({ src: 'app2', seq, tUs: now(), boot: 'x' }));
     handler(new TextEncoder().encode('garbage'));
     handler(encodeTick({ src: 'intruder', seq: 9, tUs: now() }));
-    expect(a.app.emitSummary(true)).toMatchObject({ received: 5, lost: 0, reordered: 1, duplicates: 1 });
+    expect(a.app.emitSummary(true)).toMatchObject({ received: 5, lost: 0, reordered: 1, duplicates: 1, rejected: 2 });
+    expect(a.app.result().rejected_by_reason).toMatchObject({ 'not-json': 1, 'wrong-source': 1 });
+  });
+
+  it('rejects the issue\'s malformed and forged ticks: counted by reason, in none of the dt, RTT or loss figures', async () => {
+    const registry = new Registry();
+    const lines: string[] = [];
+    let now = 1_800_000_000_000_000;
+    const bus = new LoopbackBus([]);
+    const app = new TickApp({ name: 'app1', peer: 'app2', rate: 100, channel: 'c', print: 'every', summaryEveryMs: 0, spinUs: 0, bus, logger: silentLogger, clock: () => now, out: (l) => lines.push(l), rejections: createTickRejections(registry, silentLogger) });
+    app.attach();
+    const handler = bus.handlers.get(tickKey('c', 'app2'))!;
+    const raw = (json: string) => handler(new TextEncoder().encode(json));
+    const real = (seq: number) => handler(encodeTick({ src: 'app2', seq, tUs: now - 1000, boot: 'real' }));
+    for (let seq = 0; seq < 200; seq++) {
+      real(seq);
+      if (seq === 3) raw('{"src":"app2","seq":3,"t":1e308}');
+      if (seq === 50) raw(`{"src":"app2","seq":51,"t":0,"boot":"real"}`);
+      if (seq === 60) raw(`{"src":"app2","seq":61,"t":1e11,"boot":"real"}`);
+      if (seq === 70) handler(encodeTick({ src: 'app2', seq: 0, tUs: now - 1000, boot: 'other' }));
+      if (seq === 80) handler(encodeTick({ src: 'app2', seq: 1e15, tUs: now - 1000, boot: 'real' }));
+      now += 10_000;
+    }
+    const summary = app.emitSummary(true);
+    expect(summary).toMatchObject({ received: 200, lost: 0, duplicates: 0, restarts: 0, rejected: 5 });
+    expect(summary.dt).toMatchObject({ count: 200, p50: 1000, max: 1000 });
+    expect(lines.filter((l) => l.startsWith('dt='))).toHaveLength(200);
+    expect(lines.every((l) => !l.startsWith('dt=') || l === 'dt=0.001')).toBe(true);
+    expect(parseSummaryLine(lines.at(-1)!)).toMatchObject({ received: 200, rejected: 5, dt_max_us: 1000 });
+    const r = app.result();
+    expect(r).toMatchObject({ received: 200, lost: 0, rejected: 5, restarts: 0 });
+    expect(r.rejected_by_reason).toEqual({ 'too-large': 0, 'not-json': 0, 'bad-schema': 0, 'bad-time': 3, 'bad-echo': 0, 'wrong-source': 0, 'unknown-boot': 1, 'bad-seq': 1, 'handler-error': 0 });
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('netlab_tick_rejected_total{reason="bad-time"} 3');
+    expect(metrics).toContain('netlab_tick_rejected_total{reason="too-large"} 0');
+  });
+
+  it('catches whatever throws while one message is handled, counts it, and handles the next one', () => {
+    let now = 1_800_000_000_000_000;
+    const bus = new LoopbackBus([]);
+    let fail = true;
+    const lines: string[] = [];
+    const out = (l: string) => {
+      if (fail && l.startsWith('dt=')) throw new TypeError('Value is not a valid number: -Infinity');
+      lines.push(l);
+    };
+    const app = new TickApp({ name: 'app1', peer: 'app2', rate: 100, channel: 'c', print: 'every', summaryEveryMs: 0, spinUs: 0, bus, logger: silentLogger, clock: () => now, out });
+    app.attach();
+    const handler = bus.handlers.get(tickKey('c', 'app2'))!;
+    expect(() => handler(encodeTick({ src: 'app2', seq: 0, tUs: now, boot: 'b' }))).not.toThrow();
+    fail = false;
+    now += 10_000;
+    handler(encodeTick({ src: 'app2', seq: 1, tUs: now, boot: 'b' }));
+    expect(lines).toEqual(['dt=0.000']);
+    expect(app.result().rejected_by_reason['handler-error']).toBe(1);
+    // The bus reports a handler that threw past its own guard the same way.
+    app.onBusStatus({ type: 'handler-failed', key: 'c.app2', reason: 'boom' });
+    expect(app.result().rejected_by_reason['handler-error']).toBe(2);
+  });
+
+  it('counts a subscription the broker ended and says so at the end', () => {
+    const { a } = pair();
+    a.app.onBusStatus({ type: 'subscription-lost', key: 'c.app2', reason: 'consumer cancelled by the broker' });
+    expect(a.app.result().subscription_losses).toBe(1);
   });
 
   it('--print summary prints summaries only; --print none prints nothing', () => {

@@ -9,8 +9,9 @@ describe('tick stats', () => {
     stats.rttHalf.push(800);
     stats.jitter.push(5, 15);
     stats.sent = 3;
+    stats.rejected = 2;
     const line = formatSummary(stats.take({ ...emptyCounts(), received: 3, lost: 1, reordered: 2, duplicates: 4, restarts: 1 }, 0));
-    expect(line).toBe('summary received=3 lost=1 reordered=2 duplicates=4 dt_p50_us=900 dt_p99_us=1100 dt_max_us=1100 rtt_half_p50_us=800 jitter_p99_us=15 restarts=1 sent=3 unpublished=0 skipped=0');
+    expect(line).toBe('summary received=3 lost=1 reordered=2 duplicates=4 dt_p50_us=900 dt_p99_us=1100 dt_max_us=1100 rtt_half_p50_us=800 jitter_p99_us=15 restarts=1 sent=3 unpublished=0 skipped=0 rejected=2');
     expect(line).toMatch(/^summary received=\d+ lost=\d+ reordered=\d+ duplicates=\d+ dt_p50_us=-?\d+ dt_p99_us=-?\d+ dt_max_us=-?\d+ rtt_half_p50_us=\d+ jitter_p99_us=\d+/);
     expect(parseSummaryLine(line)).toMatchObject({ received: 3, dt_p99_us: 1100, restarts: 1 });
     // take() starts a new interval.
