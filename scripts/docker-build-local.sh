@@ -111,19 +111,19 @@ user="$(docker image inspect -f '{{.Config.User}}' "$IMAGE")"
 [ "$user" = "10001:10001" ] || die "image user is '$user', expected 10001:10001"
 echo "user: $user"
 entrypoint="$(docker image inspect -f '{{json .Config.Entrypoint}}' "$IMAGE")"
-[ "$entrypoint" = '["tini","--","node","dist/main.js"]' ] || die "entrypoint is $entrypoint"
+[ "$entrypoint" = '["tini","--","node","/app/dist/main.js"]' ] || die "entrypoint is $entrypoint"
 echo "entrypoint: $entrypoint"
 docker run --rm --network none "$IMAGE" --help | grep -q '^  messenger ' || die "netlab --help does not list the roles"
 echo "netlab --help lists the roles"
 docker run --rm --network none --read-only --tmpfs /tmp "$IMAGE" messenger --help | grep -q -- '--database-url' || die "messenger --help failed"
 docker run --rm --network none --entrypoint openssl "$IMAGE" version
-# typescript and the prisma CLI stay: @prisma/client declares them as peers, which npm installs.
-for tool in vitest kubernetes-models @aws-cdk/lambda-layer-kubectl-v33; do
+# Dev-only packages, optional peers of @prisma/client included, are pruned (scripts/prune-dev-packages.mjs).
+for tool in vitest kubernetes-models @aws-cdk/lambda-layer-kubectl-v33 typescript prisma effect; do
   if docker run --rm --network none --entrypoint node "$IMAGE" -e "require('node:fs').accessSync('node_modules/$tool')" 2>/dev/null; then
     die "$tool (a dev dependency) is in the runtime image"
   fi
 done
-echo "no dev dependencies (vitest, kubernetes-models, the Helm layer) in the runtime image"
+echo "no dev dependencies (vitest, kubernetes-models, the Helm layer, typescript, the Prisma CLI) in the runtime image"
 
 # A messenger with its embedded PostgreSQL: Prisma's client, OpenSSL, the migrations and LMDB-free
 # startup all inside the image. Then SIGTERM through tini: the role drains and exits 0.

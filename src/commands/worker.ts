@@ -13,10 +13,11 @@ export default defineRole({
     timeScale: opt.number('multiplies each task sleep (0 = no sleep)', 1, 0, 1000),
     exitRule: { ...opt.switch('a period over 900 ends the worker (--no-exit-rule: it only panics; for load tests)'), schema: z.boolean({ error: 'expected true or false' }).default(true), shownDefault: 'on', env: 'WORKER_EXIT_RULE' },
     count: { ...opt.int('workers in this process; above 1 a worker that exits is replaced in-process (load tests)', 1, 1, 100_000), env: 'WORKER_COUNT' },
+    respawn: { ...opt.switch('replace a worker that exits by the >900 rule inside this process, also with --count 1 (a Kubernetes pod that must not crash-loop)'), env: 'WORKER_RESPAWN' },
     duration: { ...opt.duration('stop after this long; 0 = until SIGTERM', '0', 's'), env: 'WORKER_DURATION' },
     seed: { ...opt.optionalInt('seed for the random batch size (reproducible runs)'), env: 'WORKER_SEED' },
   },
   async run(o, context) {
-    return runWorkerCommand({ url: o.url, batchsize: o.batchsize, timeScale: o.timeScale, exitRule: o.exitRule, count: o.count, durationMs: o.duration, seed: o.seed }, context);
+    return runWorkerCommand({ url: o.url, batchsize: o.batchsize, timeScale: o.timeScale, exitRule: o.exitRule, count: o.count, respawn: o.respawn, durationMs: o.duration, seed: o.seed }, context);
   },
 });

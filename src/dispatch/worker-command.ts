@@ -11,6 +11,8 @@ export interface WorkerCommandOptions {
   timeScale: number;
   exitRule: boolean;
   count: number;
+  /** Replace exited workers in-process even with count 1 (the swarm path). */
+  respawn?: boolean;
   durationMs: number;
   seed?: number;
 }
@@ -27,6 +29,9 @@ function workerMetrics(registry: Registry) {
   const tasks = new Counter({ name: 'netlab_worker_tasks_total', help: 'Tasks by outcome (succeeded, panicked, rejected, cancelled).', labelNames: ['outcome'], registers: [registry] });
   const ids = new Counter({ name: 'netlab_worker_reported_ids_total', help: 'Ids in reports, by the answer (accepted, ignored).', labelNames: ['outcome'], registers: [registry] });
   const exits = new Counter({ name: 'netlab_worker_exits_total', help: 'Workers ended by the period > 900 rule (swarm mode restarts them).', registers: [registry] });
+  // Every outcome at 0 from the start: a dashboard shows 0, not "No data", until the first one.
+  for (const outcome of ['succeeded', 'panicked', 'rejected', 'cancelled']) tasks.labels(outcome).inc(0);
+  for (const outcome of ['accepted', 'ignored']) ids.labels(outcome).inc(0);
   return { tasks, ids, exits };
 }
 
@@ -55,7 +60,7 @@ export async function runWorkerCommand(o: WorkerCommandOptions, { logger, lifecy
     },
   };
 
-  const work = o.count === 1 ? runOne() : runSwarm();
+  const work = o.count === 1 && !o.respawn ? runOne() : runSwarm();
   // SIGTERM: stop the workers and let them log their summary before the process exits.
   lifecycle.onShutdown('workers', async () => {
     stop.abort();

@@ -22,7 +22,7 @@ export function registerEchoMetrics(registry: Registry, model: EchoModel, read: 
   const labels = { model };
   for (const [field, meta] of Object.entries(COUNTERS) as [CounterField, { name: string; help: string }][]) {
     let reported = 0;
-    new Counter({
+    const counter = new Counter({
       name: meta.name,
       help: meta.help,
       labelNames: ['model'],
@@ -33,6 +33,8 @@ export function registerEchoMetrics(registry: Registry, model: EchoModel, read: 
         reported = Math.max(reported, value);
       },
     });
+    // At 0 from the start: a dashboard shows 0, not "No data", before the first connection.
+    counter.labels(labels).inc(0);
   }
   const gauge = (name: string, help: string, value: () => number) =>
     new Gauge({ name, help, labelNames: ['model'], registers: [registry], collect() { this.set(labels, value()); } });

@@ -1,5 +1,8 @@
 /** Prometheus metrics of a tick app; all in base units (seconds), names under netlab_tick_. */
+import type { Logger } from '../core/logger.js';
 import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.js';
+import { Rejections } from '../core/rejections.js';
+import { TICK_REJECT_REASONS, type TickRejectReason } from './protocol.js';
 
 /** dt buckets (seconds): fine below 10 ms, where a local bus lives, coarse above for outages and clock offset. */
 export const DT_BUCKETS_S = [
@@ -45,4 +48,18 @@ export function createTickMetrics(registry: Registry): TickMetrics {
     disconnects: counter('netlab_tick_bus_disconnects_total', 'times the broker connection was lost', ['bus']),
     subscriptionLosses: counter('netlab_tick_subscription_losses_total', 'times the broker ended the subscription to the peer key while connected (it is restarted)', ['bus']),
   };
+}
+
+/**
+ * Creates every counter child of one app at 0, so a dashboard shows 0 (not "No data") for events that
+ * have not happened yet: duplicates, disconnects, losses.
+ */
+export function initTickMetrics(m: TickMetrics, bus: string, direction: string): void {
+  for (const c of [m.received, m.lost, m.reordered, m.duplicates, m.peerRestarts]) c.labels({ bus, direction }).inc(0);
+  for (const c of [m.sent, m.unpublished, m.skipped, m.disconnects, m.subscriptionLosses]) c.labels({ bus }).inc(0);
+}
+
+/** `netlab_tick_rejected_total{reason}`: messages on the peer's key that did not count as its ticks. */
+export function createTickRejections(registry: Registry, logger: Logger): Rejections<TickRejectReason> {
+  return new Rejections(registry, 'netlab_tick_rejected_total', 'messages on the peer key that were not counted as peer ticks, by reason', TICK_REJECT_REASONS, logger, "message on the peer's key");
 }

@@ -4,7 +4,9 @@
  * and the files and ports they name agree with each other and with the chart.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from './helm.js';
@@ -16,6 +18,38 @@ describe('k8s/ and the Docker scripts', () => {
     const result = spawnSync('bash', ['-n', `${ROOT}${script}`], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
+  });
+
+  it('k8s/up.sh uses no bash arrays (an empty one is an unbound variable under set -u in bash 3.2, macOS /bin/bash)', () => {
+    const code = read('k8s/up.sh').split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n');
+    expect(code).not.toMatch(/\[@\]|\[\*\]|=\(/);
+  });
+
+  it('k8s/up.sh falls back to `kind load image-archive` when `kind load docker-image` fails (kind#3795)', () => {
+    // kind, kubectl, docker and helm cannot run here: stand-ins on PATH record their arguments, and
+    // `kind load docker-image` fails as it does with Docker's containerd image store.
+    const bin = mkdtempSync(join(tmpdir(), 'netlab-up-'));
+    const calls = join(bin, 'calls.log');
+    const stub = (name: string, body: string) => {
+      writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> "${calls}"\n${body}\n`);
+      chmodSync(join(bin, name), 0o755);
+    };
+    try {
+      stub('kind', 'case "$1 $2" in "get clusters") echo netlab;; "load docker-image") exit 1;; esac; exit 0');
+      stub('kubectl', 'case "$*" in *jsonpath*) printf c2VjcmV0;; esac; exit 0');
+      stub('docker', 'case "$1" in save) [ "$2" = -o ] && : > "$3";; esac; exit 0');
+      stub('helm', 'exit 0');
+      const result = spawnSync('bash', [`${ROOT}k8s/up.sh`], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: bin } });
+      expect(result.stderr + result.stdout).toContain('password secret');
+      expect(result.status).toBe(0);
+      const log = readFileSync(calls, 'utf8');
+      expect(log).toMatch(/^kind load docker-image netlab:local --name netlab$/m);
+      expect(log).toMatch(/^docker save -o \S+ netlab:local$/m);
+      expect(log).toMatch(/^kind load image-archive \S+ --name netlab$/m);
+      expect(log).toMatch(/^helm test netlab --namespace netlab --logs$/m);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('names only files that exist', () => {
@@ -46,7 +80,7 @@ describe('k8s/ and the Docker scripts', () => {
 
   it('builds an image whose entrypoint runs netlab under tini as a non-root user', () => {
     const dockerfile = read('Dockerfile');
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node", "dist\/main\.js"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node", "\/app\/dist\/main\.js"\]$/m);
     expect(dockerfile).toMatch(/^USER 10001:10001$/m);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     // The chart's pod security context runs as the image's user.

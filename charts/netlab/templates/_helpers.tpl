@@ -107,6 +107,8 @@ What every netlab pod spec starts with: service account, pull secrets, security 
 */}}
 {{- define "netlab.podSpecCommon" -}}
 serviceAccountName: {{ include "netlab.serviceAccountName" . }}
+# No <SERVICE>_PORT=tcp://... variables: they could collide with a netlab env twin (PORT, METRICS_PORT...).
+enableServiceLinks: false
 automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
