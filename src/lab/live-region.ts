@@ -15,7 +15,7 @@ export const DEFAULT_ROWS = 24;
 
 /**
  * A block of lines at the bottom of a terminal, redrawn in place (sindresorhus/log-update is the model):
- * - a redraw moves up exactly the rows it drew last time and clears from there down;
+ * - a redraw clears and moves up exactly the rows it drew last time, then draws from there;
  * - every line is cut to the terminal's width (display columns, not string length), so no line wraps
  *   and the count stays exact; the frame keeps to the terminal's height less one row;
  * - `log` prints text above the region, then draws the region again under it;
@@ -65,13 +65,18 @@ export class LiveRegion {
     this.out.write(this.erase() + this.draw());
   }
 
-  /** Back to the region's first row, everything from there down cleared. */
+  /**
+   * Back to the region's first row, clearing each row on the way up (as log-update does: a clear to the
+   * end of the screen from its top corner would push the screen into some terminals' scrollback).
+   */
   private erase(): string {
     const columns = this.columns;
     // A line drawn at the old width may take more rows now, if the terminal narrowed and rewrapped it.
     const rows = this.drawnWidths.reduce((sum, w) => sum + Math.max(1, Math.ceil(w / columns)), 0);
     this.drawnWidths = [];
-    return rows > 0 ? `\r\x1b[${rows}A\x1b[J` : '';
+    if (rows === 0) return '';
+    // The cursor is on the row below the region: clear it, then each row of the region going up.
+    return `${'\x1b[2K\x1b[1A'.repeat(rows)}\x1b[2K\x1b[G`;
   }
 
   private draw(): string {
