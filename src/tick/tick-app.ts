@@ -6,23 +6,21 @@
  */
 import type { Logger } from '../core/logger.js';
 import { Registry } from '../core/metrics.js';
-import { Rejections } from '../core/rejections.js';
+import type { Rejections } from '../core/rejections.js';
 import { errorText, type Bus, type BusStatus } from './bus.js';
-import type { TickMetrics } from './metrics.js';
+import { createTickRejections, initTickMetrics, type TickMetrics } from './metrics.js';
 import { decodeTick, encodeTick, formatDt, MAX_ECHO_AGE_US, newBootId, nowUs, TICK_REJECT_REASONS, TickRejectReason, type Tick } from './protocol.js';
+import type { TickRunResult } from './run-result.js';
 import { DriftMeter, runSchedule, TickSchedule, type DueTick, type ScheduleRunner } from './schedule.js';
 import { SeqTracker, TickClass, type SeqCounts } from './seq-tracker.js';
 import { TickGate } from './tick-gate.js';
 import { formatSummary, IntervalStats, RunStats, type TickSummary } from './tick-stats.js';
 
-export { MAX_ECHO_AGE_US };
+// Re-exported: callers and tests import these from the app module.
+export { createTickRejections, MAX_ECHO_AGE_US };
+export type { TickRunResult };
 /** Silence from the peer for this long is logged once (it stopped, or the bus is down). */
 export const PEER_SILENT_US = 2_000_000;
-
-/** `netlab_tick_rejected_total{reason}`: messages on the peer's key that did not count as its ticks. */
-export function createTickRejections(registry: Registry, logger: Logger): Rejections<TickRejectReason> {
-  return new Rejections(registry, 'netlab_tick_rejected_total', 'messages on the peer key that were not counted as peer ticks, by reason', TICK_REJECT_REASONS, logger, "message on the peer's key");
-}
 
 export const PrintMode = { Every: 'every', Summary: 'summary', None: 'none' } as const;
 export type PrintMode = (typeof PrintMode)[keyof typeof PrintMode];
@@ -50,41 +48,6 @@ export interface TickAppOptions {
   /** Where dt and summary lines go (stdout by default). */
   out?: (line: string) => void;
   bootId?: string;
-}
-
-/** What `--json` writes: the totals of the run. */
-export interface TickRunResult {
-  name: string;
-  peer: string;
-  bus: string;
-  url: string;
-  channel: string;
-  rate: number;
-  startedAt: string;
-  durationSeconds: number;
-  sent: number;
-  /** Own ticks that could not be published: before the first connection and during outages. */
-  unpublished: number;
-  /** Of those, the ones before the first connection (not an outage: the broker was never there yet). */
-  unpublished_before_connect: number;
-  skipped: number;
-  received: number;
-  lost: number;
-  reordered: number;
-  duplicates: number;
-  restarts: number;
-  disconnects: number;
-  /** Messages on the peer's key that did not count as its ticks: in none of the figures above or below. */
-  rejected: number;
-  rejected_by_reason: Record<TickRejectReason, number>;
-  /** Times the broker ended the subscription to the peer's key while connected (it was restarted each time). */
-  subscription_losses: number;
-  dt_us: { count: number; p50: number; p99: number; max: number };
-  rtt_half_us: { count: number; p50: number; p99: number; max: number };
-  jitter_us: { count: number; p50: number; p99: number; max: number };
-  /** Own ticks produced minus those the wall clock since the first one calls for (DriftMeter). */
-  drift_ticks: number;
-  dt_buckets_us: { le: number | null; count: number }[];
 }
 
 export const tickKey = (channel: string, app: string): string => `${channel}.${app}`;
@@ -126,6 +89,7 @@ export class TickApp {
     this.drift = new DriftMeter(this.periodUs);
     this.gate = new TickGate(o.peer);
     this.rejections = o.rejections ?? createTickRejections(new Registry(), o.logger);
+    if (o.metrics) initTickMetrics(o.metrics, o.bus.kind, this.direction);
   }
 
   /** The status handler to give the bus when creating it. */
