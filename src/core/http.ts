@@ -1,17 +1,34 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { NetlabError } from './errors.js';
+import { HttpConnections } from './http-connections.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { Counter, Gauge, Histogram, type Registry } from './metrics.js';
 
 /** Above the 60 s idle timeout of common load balancers, so they close first and never hit a dead socket. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-const DRAIN_POLL_MS = 20;
+/**
+ * Time a client has to send a request's headers, from its first byte (then 408 and close). 10 s is
+ * HAProxy's suggested `timeout http-request`; a real client sends its few hundred bytes in a round trip,
+ * so only a slow-header (slowloris) client, holding a connection open, runs into it.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * Time a client has to send a whole request, body included (then 408 and close). netlab's bodies are
+ * small (messenger: at most 64 KiB); 30 s is AWS ALB's and nginx's order of magnitude for a stalled upload.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How often Node looks for requests past those timeouts; its default 30 s would let a 10 s timeout fire after 40 s. */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+/** `Retry-After` (seconds) on a 503 answered while shutting down: another replica can take the request now. */
+export const SHUTDOWN_RETRY_AFTER_S = 1;
+/** The status recorded in metrics for a request whose client went away before it was read (nginx's 499); never sent. */
+export const CLIENT_CLOSED_REQUEST_STATUS = 499;
 /** Pending-connection queue; Node's 511 overflows when thousands of clients reconnect at once (the kernel caps it at somaxconn). */
 export const LISTEN_BACKLOG = 4096;
 
@@ -19,6 +36,11 @@ export interface HttpAppOptions {
   logger: Logger;
   registry: Registry;
   lifecycle: Lifecycle;
+}
+
+/** The client closed the connection before its request body was read: a debug line and a 499 in the metrics, not a 500. */
+export class ClientClosedRequestError extends Error {
+  override name = 'ClientClosedRequestError';
 }
 
 /** The JSON error body every netlab HTTP role answers with. */
@@ -72,6 +94,7 @@ export function createHttpApp({ logger, registry, lifecycle }: HttpAppOptions): 
   app.use(async (c, next) => {
     if (lifecycle.closing) {
       c.header('connection', 'close');
+      c.header('retry-after', String(SHUTDOWN_RETRY_AFTER_S));
       throw new NetlabError('NETLAB_ERR_SHUTTING_DOWN');
     }
     const started = performance.now();
@@ -99,6 +122,10 @@ function errorResponse(c: Context, err: unknown, logger: Logger): Response {
   if (err instanceof HTTPException) {
     return c.json(errorBody(err.message || 'request rejected'), err.status as ContentfulStatusCode);
   }
+  if (err instanceof ClientClosedRequestError) {
+    logger.debug({ err: err.message, path: c.req.path }, 'client closed the connection before its request was read');
+    return c.body(null, CLIENT_CLOSED_REQUEST_STATUS as ContentfulStatusCode);
+  }
   logger.error({ err }, 'unhandled error in request');
   return c.json(errorBody('internal error', 'NETLAB_ERR_INTERNAL'), 500);
 }
@@ -112,13 +139,19 @@ export interface ServeOptions {
 }
 
 /**
- * Listens and registers the drain on shutdown: stop accepting, let in-flight requests finish
- * (until the grace deadline), close idle keep-alive connections, then close the rest.
+ * Listens with netlab's timeouts and per-connection backpressure (HttpConnections), and registers the
+ * drain on shutdown: stop accepting, answer the requests already read (the last of each connection
+ * with `Connection: close`), answer new ones 503 with `Retry-After`, close connections once idle, and
+ * destroy what is left at the grace deadline.
  */
 export async function serveHttp(app: Hono, { port, host, logger, lifecycle, inFlight }: ServeOptions): Promise<Server> {
-  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS } }) as Server;
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+  const server = createServer({
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+  });
+  const connections = new HttpConnections(server, getRequestListener(app.fetch));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
@@ -129,16 +162,7 @@ export async function serveHttp(app: Hono, { port, host, logger, lifecycle, inFl
   const actual = (server.address() as AddressInfo).port;
   logger.info({ port: actual }, `listening on http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`);
 
-  lifecycle.onShutdown('http server', async (deadline) => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    while (inFlight() > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-      server.closeIdleConnections();
-    }
-    server.closeAllConnections();
-    await closed;
-  });
+  lifecycle.onShutdown('http server', (deadline) => connections.drain(deadline, inFlight));
   return server;
 }
 
@@ -158,10 +182,19 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of incoming as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof NetlabError) throw err;
+    // Node destroys the request with ECONNRESET ("aborted") when its client goes away mid-body.
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || incoming.destroyed) {
+      throw new ClientClosedRequestError(`client went away after ${size} bytes of the body`, { cause: err });
+    }
+    throw err;
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

@@ -11,7 +11,17 @@ export function isConnectionError(err: unknown): boolean {
     if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(e.code)) return true;
   }
   const message = e?.message ?? '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(message);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(message);
+}
+
+/**
+ * pg-pool's error when every pooled connection stayed busy for connectionTimeoutMillis. The pool is
+ * saturated, the database may be fine: the request is answered 503, the database is not marked down
+ * (that would turn a burst of load into an outage for every client). A connection that really fails
+ * to open in time is "Connection terminated due to connection timeout", a connection error.
+ */
+export function isPoolBusyError(err: unknown): boolean {
+  return /timeout exceeded when trying to connect/i.test((err as { message?: string })?.message ?? '');
 }
 
 /**

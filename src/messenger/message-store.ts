@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { NetlabError } from '../core/errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { isConnectionError, type DatabaseHealth } from './db-health.js';
+import { isConnectionError, isPoolBusyError, type DatabaseHealth } from './db-health.js';
 import { WINDOW_SIZE, type MessageView, type NewMessage } from './protocol.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -108,6 +108,7 @@ export class MessageStore {
   }
 
   private databaseError(err: unknown): NetlabError {
+    if (isPoolBusyError(err)) return new NetlabError('NETLAB_ERR_DB_UNAVAILABLE', `database busy: ${(err as Error).message}`, { cause: err });
     this.options.health.report(err);
     const code = isConnectionError(err) ? 'NETLAB_ERR_DB_UNAVAILABLE' : 'NETLAB_ERR_INTERNAL';
     return new NetlabError(code, `database error: ${(err as Error).message}`, { cause: err });

@@ -41,10 +41,42 @@ function field(body: Record<string, unknown>, name: 'sender' | 'text', max: numb
   if (value.length === 0) throw bad(`"${name}" must not be empty`);
   if (value.length > max && charCount(value) > max) throw bad(`"${name}" must be at most ${max} characters`);
   if (value.includes('\u0000')) throw bad(`"${name}" must not contain NUL characters`);
+  // A \ud800 escape parses to half a UTF-16 pair, which has no UTF-8 form: PostgreSQL would get U+FFFD.
+  if (LONE_SURROGATE.test(value)) throw bad(`"${name}" must be valid Unicode: it has a lone surrogate (an unpaired \\ud800-\\udfff escape)`);
   return value;
 }
 
 const bad = (message: string) => new NetlabError('NETLAB_ERR_BAD_REQUEST', message);
+/** In a `u` regex a well-formed pair is one code point, so only a lone half matches. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Checks a POST's Content-Type: `application/json`, with no charset or `charset=utf-8` (JSON is UTF-8,
+ * RFC 8259). Anything else is 415: a body in another charset would be stored garbled.
+ */
+export function checkContentType(header: string | undefined): void {
+  const [type = '', ...params] = (header ?? '').split(';');
+  if (type.trim().toLowerCase() !== 'application/json') throw new NetlabError('NETLAB_ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+  for (const param of params) {
+    const [key = '', value = ''] = param.split('=');
+    if (key.trim().toLowerCase() !== 'charset') continue;
+    const charset = value.trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') {
+      throw new NetlabError('NETLAB_ERR_UNSUPPORTED_MEDIA_TYPE', `charset must be utf-8, got "${charset}"`);
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a body as UTF-8, refusing (400) bytes that are not UTF-8 instead of storing U+FFFD for them. */
+export function decodeUtf8(body: Uint8Array): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw bad('body is not valid UTF-8');
+  }
+}
 
 /** Validates a parsed POST /messages body; throws a 400 NetlabError naming the problem. */
 export function parseNewMessage(body: unknown): NewMessage {

@@ -10,7 +10,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseHealth } from './db-health.js';
 import { MessageStore } from './message-store.js';
 import { migrate } from './migrate.js';
-import { MAX_BODY_BYTES, parseHistoryQuery, parseNewMessage } from './protocol.js';
+import { MAX_BODY_BYTES, checkContentType, decodeUtf8, parseHistoryQuery, parseNewMessage } from './protocol.js';
 
 export interface MessengerOptions {
   port: number;
@@ -86,12 +86,11 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
     }
   });
   app.post('/messages', async (c) => {
-    const type = c.req.header('content-type') ?? '';
-    if (!/^application\/json\s*(;|$)/i.test(type)) throw new NetlabError('NETLAB_ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
-    const raw = await readBody(c, MAX_BODY_BYTES);
+    checkContentType(c.req.header('content-type'));
+    const text = decodeUtf8(await readBody(c, MAX_BODY_BYTES));
     let body: unknown;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(text);
     } catch {
       throw new NetlabError('NETLAB_ERR_BAD_JSON');
     }
