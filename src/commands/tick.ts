@@ -18,7 +18,7 @@ export default defineRole({
     channel: { ...opt.string('key namespace, so several pairs can share one broker (subject netlab.ticks.<channel>.<name>)', 'default'), env: 'TICK_CHANNEL' },
     spin: { ...opt.duration('poll the clock for this long before each tick instead of trusting the timer (0: off; capped at 10% of the period)', '1ms', 'ms'), env: 'TICK_SPIN' },
     warmup: { ...opt.duration('leave the dt, RTT and jitter samples of the first this-long out of the --json totals (loss counts still cover everything)', '0', 's'), env: 'TICK_WARMUP' },
-    json: { ...opt.optionalString('write the run totals as JSON to this file at exit', 'file'), env: 'TICK_JSON' },
+    json: { ...opt.optionalString('write the run totals as JSON to this file at exit (checked at start: an unwritable path stops the app, exit 2)', 'file'), env: 'TICK_JSON' },
     connectTimeout: { ...opt.duration('fail (exit 1) if no broker answers within this long of the start (0: keep retrying)', '10s', 's'), env: 'TICK_CONNECT_TIMEOUT' },
   },
   async run(o, ctx) {
