@@ -74,6 +74,9 @@ for (const gate of gates) {
       await deliver(a.bus, `${ch}.app1`, b.received, 'after');
       await deliver(b.bus, `${ch}.app2`, a.received, 'back to app1');
       expect(b.received).not.toContain('during');
+      // An outage is a disconnect, not a subscription the broker ended.
+      expect(a.statuses.filter((s) => s.type === 'subscription-lost')).toEqual([]);
+      expect(a.bus.subscribed).toBe(true);
     });
 
     it('a handler that throws loses that one message, never the subscription or the connection', async () => {
