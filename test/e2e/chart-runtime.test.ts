@@ -92,13 +92,17 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
       set: [`externalDatabase.url=${backends[0]!.url}`, `externalNats.url=${backends[1]!.url}`, `externalRabbitmq.url=${backends[2]!.url}`],
     });
     cluster = await Cluster.create({ prefix, namespace: 'netlab', objects, images: [IMAGE], hostName: HOST_NAME, forwardPorts: backends.map((b) => b.port), log: (l) => log.push(l) });
+    // Prometheus watches from the start: every pod of the release, Jobs' included, as the PodMonitor
+    // selects it, added as it gets its IP (the Operator's pod discovery).
+    const monitor = byKind(objects, 'PodMonitor')[0]!;
+    const endpoints = monitor.spec.podMetricsEndpoints.map((e: object) => ({ ...e, interval: `${SCRAPE_INTERVAL_S}s` }));
+    const configs = (dir: string) => scrapeConfigs({ ...monitor, spec: { ...monitor.spec, podMetricsEndpoints: endpoints } }, cluster.pods, dir);
+    prometheus = await Prometheus.start(configs);
+    cluster.onPodStarted = () => configs(prometheus!.dir);
     const t1 = Date.now();
     const workloads = objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind));
     pods = await cluster.apply(workloads);
-    const monitor = byKind(objects, 'PodMonitor')[0]!;
-    // Every pod of the release, Jobs' included, as the PodMonitor selects them; the interval is the test's.
-    const jobPods = () => [...cluster.jobs.keys()].length;
-    expect(jobPods()).toBeGreaterThan(0);
+    expect(cluster.jobs.size).toBeGreaterThan(0);
     await Promise.race([
       Promise.all(pods.map((p) => p.ready)),
       sleep(READY_TIMEOUT_MS).then(() => {
@@ -106,15 +110,11 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
       }),
     ]);
     readySeconds = (Date.now() - t1) / 1000;
-    // The Jobs' first pods are running by now; Prometheus reads targets once, at start.
-    await sleep(2000);
-    const endpoints = monitor.spec.podMetricsEndpoints.map((e: object) => ({ ...e, interval: `${SCRAPE_INTERVAL_S}s` }));
-    prometheus = await Prometheus.start(scrapeConfigs({ ...monitor, spec: { ...monitor.spec, podMetricsEndpoints: endpoints } }, cluster.pods));
   }, BUILD_TIMEOUT_MS + READY_TIMEOUT_MS + 120_000);
 
   afterAll(async () => {
     writeFileSync(join(ARTIFACTS, 'events.log'), log.join('\n'));
-    await prometheus?.stop();
+    if (prometheus) writeFileSync(join(ARTIFACTS, 'prometheus.log'), await prometheus.stop());
     if (cluster) {
       for (const p of cluster.pods) for (const c of p.containers.keys()) writeFileSync(join(ARTIFACTS, `${p.name}-${c}.log`), await p.logs(c));
       await cluster.teardown(true);
@@ -141,7 +141,7 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
 
   it('starts every netlab workload of the chart from the image: probes pass, nothing restarts', () => {
     const expected = objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind)).map((o) => component(o)).sort();
-    expect(expected).toEqual(['dispatcher', 'echo-server', 'messenger', 'pingpong-client', 'pingpong-server', 'tick-nats-app1', 'tick-nats-app2', 'tick-rabbitmq-app1', 'tick-rabbitmq-app2']);
+    expect(expected).toEqual(['dispatcher', 'echo-load', 'echo-server', 'messenger', 'pingpong-client', 'pingpong-server', 'tick-nats-app1', 'tick-nats-app2', 'tick-rabbitmq-app1', 'tick-rabbitmq-app2']);
     for (const p of pods) {
       for (const s of p.containers.values()) {
         expect(s.restarts, `${p.name}/${s.name}:\n${p.events.join('\n')}`).toBe(0);
@@ -152,6 +152,12 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
   });
 
   it('answers through the Services by name: the helm test pod passes and prints its log', async () => {
+    // Both replicas scraped while ready before the test's messages, so the dashboards see them arrive.
+    for (;;) {
+      const up = await prometheus!.query('count(up{component="messenger"} == 1)');
+      if (Number(up.result[0]?.value[1] ?? 0) === 2) break;
+      await sleep(500);
+    }
     const hook = objects.find((o) => o.kind === 'Pod' && o.metadata.annotations?.['helm.sh/hook'] === 'test')!;
     const { phase, pod } = await cluster.runPod(hook);
     const output = await pod.logs('messenger-bench');
@@ -160,13 +166,15 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
   }, 180_000);
 
   it('answers every expression of every dashboard with data from the running pods', async () => {
-    // Every target scraped at least twice, so rate() over RATE_INTERVAL has two samples.
+    // Every serving pod scraped successfully at least twice within RATE_INTERVAL (a failed first scrape,
+    // before the pod listened, counts in `up` as 0), so rate() over it has two samples.
+    const serving = new Set(pods.map((p) => p.name));
     for (;;) {
-      const scraped = await prometheus!.query(`min(count_over_time(up[${RATE_INTERVAL}]))`);
-      if (Number(scraped.result[0]?.value[1] ?? 0) >= 2) break;
+      const scraped = await prometheus!.query(`sum by (pod) (sum_over_time(up[${RATE_INTERVAL}]))`);
+      const good = scraped.result.filter((r: { metric: { pod: string }; value: [number, string] }) => serving.has(r.metric.pod) && Number(r.value[1]) >= 2);
+      if (good.length === serving.size) break;
       await sleep(1000);
     }
-    const serving = new Set(pods.map((p) => p.name));
     const down = (await prometheus!.targets()).filter((t) => serving.has(t.labels.pod!) && t.health !== 'up');
     expect(down.map((t) => `${t.scrapeUrl}: ${t.lastError}`)).toEqual([]);
     const queries = readdirSync(join(CHART, 'dashboards')).flatMap((f) => dashboardQueries(f, JSON.parse(readFileSync(join(CHART, 'dashboards', f), 'utf8'))));
@@ -179,6 +187,22 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
       const shown = values.length ? values.slice(0, 3).map((v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3))).join(', ') + (values.length > 3 ? ` (+${values.length - 3})` : '') : 'NO DATA';
       rows.push(`| ${q.dashboard.replace('.json', '')} | ${q.panel} | ${shown} |`);
       if (!values.length) empty.push(`${q.dashboard} / ${q.panel}: ${q.expr}`);
+    }
+    // Traffic flows where the dashboards look: every role's own load arrives (the chart's clients and Jobs).
+    const flowing: Record<string, string> = {
+      'messages stored': 'sum(increase(netlab_messenger_messages_stored_total[10m]))',
+      'echo bytes': `sum(increase(netlab_echo_received_bytes_total[10m]))`,
+      'ticks over NATS': 'sum(increase(netlab_tick_received_total{bus="nats"}[10m]))',
+      'ticks over RabbitMQ': 'sum(increase(netlab_tick_received_total{bus="amqp"}[10m]))',
+      'ping-pong requests': 'sum(increase(netlab_pingpong_requests_total[10m]))',
+      'worker tasks': 'sum(increase(netlab_worker_tasks_total[10m]))',
+      'dispatched messages done': 'sum(increase(netlab_dispatch_messages_done_total[10m]))',
+    };
+    for (const [what, expr] of Object.entries(flowing)) {
+      const r = await prometheus!.query(expr);
+      const name = /\((\w+)[{[]/.exec(expr)![1]!;
+      const raw = JSON.stringify((await prometheus!.query(`${name}[10m]`)).result.map((x: { metric: Record<string, string>; values: unknown[] }) => [x.metric.pod, x.values.slice(-4)]));
+      expect(Number(r.result[0]?.value[1] ?? 0), `${what}: ${raw}`).toBeGreaterThan(0);
     }
     writeFileSync(join(ARTIFACTS, 'panels.md'), ['| dashboard | panel | value(s) |', '|---|---|---|', ...rows].join('\n') + '\n');
     expect(empty).toEqual([]);

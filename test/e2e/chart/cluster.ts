@@ -74,8 +74,11 @@ export class Cluster {
     this.forwarders.push(server);
   }
 
+  /** Called when a pod has its IP (a Prometheus' service discovery listens here). */
+  onPodStarted: (pod: Pod) => void = () => undefined;
+
   private newPod(name: string, template: any, claims?: Map<string, string>): Pod {
-    const pod = new Pod(this.config, name, template, claims);
+    const pod = new Pod(this.config, name, template, claims, (p) => this.onPodStarted(p));
     this.pods.push(pod);
     return pod;
   }

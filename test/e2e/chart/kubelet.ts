@@ -70,6 +70,7 @@ export class Pod {
     readonly template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: any },
     /** PVC name (claim template name) to Docker volume, for StatefulSet pods. */
     readonly claims: Map<string, string> = new Map(),
+    private readonly onSandbox: (pod: Pod) => void = () => undefined,
   ) {
     this.pause = `${cluster.prefix}-${name}`;
     this.facts = {
@@ -119,6 +120,7 @@ export class Pod {
     await dockerOk(args);
     this.facts.ip = (await dockerOk(['inspect', '-f', `{{(index .NetworkSettings.Networks "${this.cluster.network}").IPAddress}}`, this.pause])).trim();
     this.event(`sandbox up, IP ${this.facts.ip}`);
+    this.onSandbox(this);
     await this.makeVolumes();
     for (const c of spec.initContainers ?? []) {
       if (this.stop.signal.aborted) return;

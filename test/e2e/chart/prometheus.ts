@@ -5,7 +5,7 @@
  * endpoint, job).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,13 +20,18 @@ const READY_TIMEOUT_MS = 60_000;
 const metaLabel = (name: string) => `__meta_kubernetes_pod_label_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** scrape_configs for one PodMonitor and the pods it selects. */
-export function scrapeConfigs(monitor: Obj, pods: Pod[]): object[] {
+/**
+ * scrape_configs for one PodMonitor and the pods it selects. The targets go to file_sd files in `dir`
+ * (Prometheus watches them, as kubernetes_sd watches pods): a pod that starts later is added without
+ * a reload, and the targets already there keep their scrape loops.
+ */
+export function scrapeConfigs(monitor: Obj, pods: Pod[], dir: string): object[] {
   const selector = monitor.spec.selector?.matchLabels as Record<string, string>;
   const namespaces: string[] | undefined = monitor.spec.namespaceSelector?.matchNames;
   return (monitor.spec.podMetricsEndpoints as any[]).map((endpoint, index) => {
     const targets: { targets: string[]; labels: Record<string, string> }[] = [];
     for (const pod of pods) {
+      if (!pod.facts.ip) continue; // not started yet: no pod IP
       if (!labelsMatch(selector, pod.facts.labels) || (namespaces && !namespaces.includes(pod.facts.namespace))) continue;
       for (const c of pod.spec.containers as any[]) {
         const port = (c.ports ?? []).find((p: { name?: string }) => p.name === endpoint.port);
@@ -36,12 +41,15 @@ export function scrapeConfigs(monitor: Obj, pods: Pod[]): object[] {
         targets.push({ targets: [`${pod.facts.ip}:${port.containerPort}`], labels });
       }
     }
+    const file = join(dir, `targets-${index}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(targets));
+    renameSync(`${file}.tmp`, file);
     return {
       job_name: `podMonitor/${monitor.metadata.namespace}/${monitor.metadata.name}/${index}`,
       scrape_interval: endpoint.interval ?? '30s',
       metrics_path: endpoint.path ?? '/metrics',
       scheme: endpoint.scheme ?? 'http',
-      static_configs: targets,
+      file_sd_configs: [{ files: [file], refresh_interval: '5s' }],
       relabel_configs: [
         { target_label: 'job', replacement: `${monitor.metadata.namespace}/${monitor.metadata.name}` },
         ...((endpoint.relabelings ?? []) as Record<string, unknown>[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [snake(k), v]))),
@@ -54,14 +62,15 @@ export class Prometheus {
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
-    private readonly dir: string,
+    readonly dir: string,
     private readonly output: () => string,
   ) {}
 
-  static async start(configs: object[]): Promise<Prometheus> {
+  /** Starts Prometheus with the scrape configs `configs(dir)` writes (their target files in `dir`). */
+  static async start(configs: (dir: string) => object[]): Promise<Prometheus> {
     const dir = mkdtempSync(join(tmpdir(), 'netlab-prometheus-'));
     const config = join(dir, 'prometheus.yml');
-    writeFileSync(config, stringify({ global: { scrape_timeout: '10s' }, scrape_configs: configs }));
+    writeFileSync(config, stringify({ global: { scrape_timeout: '10s' }, scrape_configs: configs(dir) }));
     const port = await freePort();
     const child = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
