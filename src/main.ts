@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The netlab CLI: picks the role from argv and hands over. Roles load lazily so one role's
 // dependencies (a broker client, LMDB) never slow down or break another.
-import { EXIT_BAD_USAGE, NetlabError, OptionError } from './core/errors.js';
+import { NetlabError, OptionError, UnavailableError } from './core/errors.js';
+import { EXIT_BAD_USAGE, EXIT_FAILED, EXIT_UNAVAILABLE } from './core/exit-codes.js';
 import type { Role } from './core/role.js';
 
 type RoleModule = { default: Role<any> };
@@ -49,7 +50,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const entry = ROLES[name];
   if (!entry) {
-    process.stderr.write(`netlab: unknown role "${name}" (try netlab --help)\n`);
+    const err = new NetlabError('NETLAB_ERR_UNKNOWN_ROLE', `unknown role "${name}" (try netlab --help)`);
+    process.stderr.write(`netlab: ${err.message} [${err.code}]\n`);
     process.exitCode = EXIT_BAD_USAGE;
     return;
   }
@@ -61,14 +63,15 @@ async function main(argv: string[]): Promise<void> {
       for (const line of err.message.split('\n')) process.stderr.write(`netlab ${name}: ${line}\n`);
       process.exit(EXIT_BAD_USAGE);
     }
+    // A port in use or not permitted, or a facility the system lacks: the command is right, the machine is not.
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
+    if (err instanceof UnavailableError || code === 'EADDRINUSE' || code === 'EACCES') {
       process.stderr.write(`netlab ${name}: ${(err as Error).message}\n`);
-      process.exit(EXIT_BAD_USAGE);
+      process.exit(EXIT_UNAVAILABLE);
     }
     const message = err instanceof NetlabError || err instanceof Error ? err.message : String(err);
     process.stderr.write(`netlab ${name}: ${message}\n`);
-    process.exit(1);
+    process.exit(EXIT_FAILED);
   }
 }
 

@@ -1,4 +1,5 @@
 import { OptionError } from '../core/errors.js';
+import { EXIT_OK } from '../core/exit-codes.js';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { printDeadLetters } from '../dispatch/dead-letters-command.js';
@@ -39,7 +40,7 @@ export default defineRole({
       if (sub === 'dead-letters') {
         if (extra.length) throw new OptionError(`unexpected argument "${extra[0]}"`);
         await printDeadLetters(o.data);
-        return 0;
+        return EXIT_OK;
       }
       if (sub !== undefined) throw new OptionError(`unknown subcommand "${sub}" (the only one is dead-letters)`);
       await startDispatcher(

@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   NETLAB_ERR_BAD_OPTION: { status: 0, message: 'invalid command-line option or environment variable' },
   NETLAB_ERR_UNKNOWN_ROLE: { status: 0, message: 'unknown role' },
+  NETLAB_ERR_UNAVAILABLE: { status: 0, message: 'a port or facility this role needs is unavailable' },
   NETLAB_ERR_BAD_JSON: { status: 400, message: 'request body is not valid JSON' },
   NETLAB_ERR_BAD_REQUEST: { status: 400, message: 'request is invalid' },
   NETLAB_ERR_NOT_FOUND: { status: 404, message: 'no such route' },
@@ -31,7 +32,7 @@ export class NetlabError extends Error {
   }
 }
 
-/** A bad flag or env value: the CLI prints the message as one line and exits with code 2. */
+/** A bad flag or env value: the CLI prints the message as one line and exits with EXIT_BAD_USAGE (2). */
 export class OptionError extends NetlabError {
   override name = 'OptionError';
   constructor(message: string) {
@@ -39,4 +40,13 @@ export class OptionError extends NetlabError {
   }
 }
 
-export const EXIT_BAD_USAGE = 2;
+/**
+ * What the role needs is not there (SO_REUSEPORT, say): not bad usage, since the same command works
+ * elsewhere. The CLI prints the message as one line and exits with EXIT_UNAVAILABLE (69).
+ */
+export class UnavailableError extends NetlabError {
+  override name = 'UnavailableError';
+  constructor(message: string) {
+    super('NETLAB_ERR_UNAVAILABLE', message);
+  }
+}

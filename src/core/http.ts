@@ -123,7 +123,7 @@ function errorResponse(c: Context, err: unknown, logger: Logger): Response {
     return c.json(errorBody(err.message || 'request rejected'), err.status as ContentfulStatusCode);
   }
   if (err instanceof ClientClosedRequestError) {
-    logger.debug({ err: err.message, path: c.req.path }, 'client closed the connection before its request was read');
+    logger.debug({ err, path: c.req.path }, 'client closed the connection before its request was read');
     return c.body(null, CLIENT_CLOSED_REQUEST_STATUS as ContentfulStatusCode);
   }
   logger.error({ err }, 'unhandled error in request');

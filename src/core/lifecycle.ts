@@ -1,9 +1,7 @@
+import { EXIT_FAILED, EXIT_OK, exitCodeForSignal } from './exit-codes.js';
 import type { Logger } from './logger.js';
 
 type Hook = { name: string; run: (deadline: number) => Promise<void> | void };
-
-/** How long a second Ctrl-C waits for nothing: it exits at once. */
-export const FORCE_EXIT_CODE = 130;
 
 /**
  * Ordered shutdown: hooks run last-registered first (so a server stops accepting before the pool
@@ -23,7 +21,7 @@ export class Lifecycle {
    * The exit code once a signal's graceful shutdown has finished cleanly: 0, unless the role says its
    * work was cut short (`netlab lab` sets 128 + the signal's number: 130 after Ctrl-C).
    */
-  exitCodeAfterSignal: (signal: NodeJS.Signals) => number = () => 0;
+  exitCodeAfterSignal: (signal: NodeJS.Signals) => number = () => EXIT_OK;
 
   /** Aborted when shutdown begins; long loops and waits listen to it. */
   get signal(): AbortSignal {
@@ -71,17 +69,17 @@ export class Lifecycle {
     return clean;
   }
 
-  /** SIGTERM/SIGINT start a graceful shutdown and exit; a second signal exits at once. */
+  /** SIGTERM/SIGINT start a graceful shutdown and exit; a second signal exits at once with 128 + its number. */
   installSignalHandlers(exit: (code: number) => void = (code) => process.exit(code)): void {
     let received = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       received++;
       if (received > 1) {
         this.logger.warn(`second ${signal}: exiting now`);
-        exit(FORCE_EXIT_CODE);
+        exit(exitCodeForSignal(signal));
         return;
       }
-      void this.shutdown(signal).then((clean) => exit(clean ? this.exitCodeAfterSignal(signal) : 1));
+      void this.shutdown(signal).then((clean) => exit(clean ? this.exitCodeAfterSignal(signal) : EXIT_FAILED));
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type pretty from 'pino-pretty';
+import { EXIT_FAILED } from './exit-codes.js';
 
 export type { Logger } from 'pino';
 
@@ -47,7 +48,7 @@ export function routeTerminalLogs(sink: ((text: string) => void) | undefined): v
 export function logFatalErrors(logger: Logger, exit: (code: number) => void = (code) => process.exit(code)): void {
   const fatal = (what: string) => (err: unknown) => {
     logger.fatal({ err }, `${what}: ${err instanceof Error ? err.message : String(err)}`);
-    exit(1);
+    exit(EXIT_FAILED);
   };
   process.on('uncaughtException', fatal('uncaught exception'));
   process.on('unhandledRejection', fatal('unhandled rejection'));

@@ -1,3 +1,4 @@
+import { EXIT_FAILED, EXIT_OK } from './exit-codes.js';
 import type { Logger } from './logger.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, logFatalErrors } from './logger.js';
@@ -81,6 +82,6 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   }
   if (code !== undefined) {
     const clean = await lifecycle.shutdown('done');
-    process.exit(code !== 0 ? code : clean ? 0 : 1);
+    process.exit(code !== EXIT_OK ? code : clean ? EXIT_OK : EXIT_FAILED);
   }
 }

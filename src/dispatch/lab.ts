@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stopChild } from '../core/child-process.js';
 import { freePort } from '../core/net.js';
 import { writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { sleep } from '../core/lifecycle.js';
 import type { RoleContext } from '../core/role.js';
 import { auditStore, type Accounting } from './accounting.js';
@@ -212,7 +213,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
     await writeExperimentReport(o.report, report);
     logger.info({ report: o.report }, 'report written');
   }
-  return pass ? 0 : 1;
+  return pass ? EXIT_OK : EXIT_FAILED;
 }
 
 function liveLine(s: StatsBody, exits: number): string {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { NetlabError } from '../core/errors.js';
+import { EXIT_FAILED } from '../core/exit-codes.js';
 import { createHttpApp, listeningPort, readBody, serveHttp } from '../core/http.js';
 import type { RoleContext } from '../core/role.js';
 import { DEFAULT_ABANDONED_WINDOW_MS, DEFAULT_GENERATION_CREDIT, DEFAULT_MAX_DEAD_LETTERS, DispatchEngine, type ClientHandle } from './engine.js';
@@ -66,7 +67,7 @@ async function openCheckedStore(options: DispatcherOptions, context: RoleContext
         onFatal(err) {
           // Memory is ahead of disk and cannot be trusted: stop; a restart rebuilds from LMDB.
           context.logger.fatal({ err }, 'LMDB commit failed; exiting so a restart recovers from the store');
-          process.exit(1);
+          process.exit(EXIT_FAILED);
         },
       });
       await store.committed;

@@ -1,7 +1,4 @@
-/** Exit code of a dispatcher whose `--data` directory is held by another process (sysexits EX_TEMPFAIL: retry once it is gone). */
-export const EXIT_STORE_LOCKED = 75;
-/** Exit code of a dispatcher or `dead-letters` that found the store damaged (sysexits EX_DATAERR). */
-export const EXIT_STORE_DAMAGED = 65;
+import { EXIT_STORE_DAMAGED, EXIT_STORE_LOCKED } from '../core/exit-codes.js';
 
 /** Another process holds the directory's lock; the message names it. */
 export class StoreLockedError extends Error {

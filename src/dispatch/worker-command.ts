@@ -1,3 +1,4 @@
+import { EXIT_OK } from '../core/exit-codes.js';
 import { sleep } from '../core/lifecycle.js';
 import { Counter, type Registry } from '../core/metrics.js';
 import type { RoleContext } from '../core/role.js';
@@ -68,7 +69,7 @@ export async function runWorkerCommand(o: WorkerCommandOptions, { logger, lifecy
   });
   await work;
   clearTimeout(timer);
-  return 0;
+  return EXIT_OK;
 
   async function runOne(): Promise<void> {
     const worker: Worker = new Worker({
@@ -81,7 +82,7 @@ export async function runWorkerCommand(o: WorkerCommandOptions, { logger, lifecy
     });
     logger.info({ url: o.url, batchsize: worker.batchsize, timeScale: o.timeScale }, `worker with batchsize ${worker.batchsize}`);
     await worker.run();
-    logger.info({ client: worker.client, batchsize: worker.batchsize, exitCode: 0, ...worker.stats }, 'worker summary');
+    logger.info({ client: worker.client, batchsize: worker.batchsize, exitCode: EXIT_OK, ...worker.stats }, 'worker summary');
   }
 
   async function runSwarm(): Promise<void> {

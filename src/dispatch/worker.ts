@@ -1,4 +1,5 @@
 import type { Agent } from 'node:http';
+import { EXIT_TASK_CRASH } from '../core/exit-codes.js';
 import { sleep } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
 import type { ReportResult, WorkMessage } from './protocol.js';
@@ -13,7 +14,6 @@ export const MAX_RANDOM_BATCH = 10;
 export const PANIC_PERIOD = 800;
 /** A task whose period is over this ends the whole worker with EXIT_TASK_CRASH. */
 export const EXIT_PERIOD = 900;
-export const EXIT_TASK_CRASH = 3;
 /** Reconnect backoff: doubles from the first value to the cap, with jitter; reset by a hello. */
 export const RECONNECT_FIRST_MS = 100;
 export const RECONNECT_MAX_MS = 2000;
@@ -110,7 +110,7 @@ export class Worker {
           await this.session();
           if (!this.stop.signal.aborted) this.options.logger.warn({ client: this.client }, 'stream ended by the dispatcher; reconnecting');
         } catch (err) {
-          if (!this.stop.signal.aborted) this.options.logger.warn({ client: this.client, err: (err as Error).message }, `stream lost; reconnecting in ~${backoff} ms`);
+          if (!this.stop.signal.aborted) this.options.logger.warn({ client: this.client, err }, `stream lost; reconnecting in ~${backoff} ms`);
         }
         if (this.stop.signal.aborted) break;
         if (this.stats.connects > started) backoff = RECONNECT_FIRST_MS;
@@ -225,7 +225,7 @@ export class Worker {
       this.options.logger.debug({ client, reported: ids.length, ...result }, 'reported');
     } catch (err) {
       this.stats.reportErrors++;
-      if (!this.stop.signal.aborted) this.options.logger.warn({ client, reported: ids.length, err: (err as Error).message }, 'report failed; the dispatcher will retry the batch');
+      if (!this.stop.signal.aborted) this.options.logger.warn({ client, reported: ids.length, err }, 'report failed; the dispatcher will retry the batch');
     }
   }
 }

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeExperimentReport } from '../core/experiment-report.js';
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { sleep } from '../core/lifecycle.js';
 import { ProgressBar } from '../core/progress.js';
 import type { RoleContext } from '../core/role.js';
@@ -134,7 +135,7 @@ export async function runEchoBench(o: EchoBenchOptions, { logger, lifecycle }: R
         server = await startTarget(target, o.host);
       } catch (err) {
         skipped.push({ target: target.name, reason: (err as Error).message, failed: true });
-        logger.error({ target: target.name, err: (err as Error).message }, `${target.name} did not start`);
+        logger.error({ target: target.name, err }, `${target.name} did not start`);
         continue;
       }
       ran.push({ name: target.name, kind: target.kind, description: target.description, command: server.commandLine });
@@ -219,5 +220,5 @@ export async function runEchoBench(o: EchoBenchOptions, { logger, lifecycle }: R
   for (const check of report.checks) if (!check.pass) logger.warn({ check: check.name, detail: check.detail }, `check failed: ${check.name}`);
   // Correctness failures fail the run; a saturated generator only makes the numbers suspect.
   const broken = report.checks.filter((c) => !c.pass && c.name !== 'generator not saturated');
-  return broken.length > 0 ? 1 : 0;
+  return broken.length > 0 ? EXIT_FAILED : EXIT_OK;
 }

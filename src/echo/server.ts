@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { EXIT_BAD_USAGE } from '../core/errors.js';
+import { UnavailableError } from '../core/errors.js';
 import type { RoleContext } from '../core/role.js';
 import { startEchoListener } from './echo-listener.js';
 import type { EchoStats } from './echo-stats.js';
@@ -51,10 +51,7 @@ export async function startEchoServer(o: EchoServerOptions, { logger, lifecycle,
   } else {
     if (o.model === 'threads') {
       const support = await probeReusePort();
-      if (!support.supported) {
-        process.stderr.write(`netlab echo-server: --model threads is not available: ${support.reason}\n`);
-        return EXIT_BAD_USAGE;
-      }
+      if (!support.supported) throw new UnavailableError(`--model threads is not available: ${support.reason}`);
     }
     // Workers must agree on one port, and a port in use must fail before any worker starts.
     const claimed = await claimPort(o.host, o.port);

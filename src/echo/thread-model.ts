@@ -10,7 +10,7 @@ export function createThreadPool(config: Omit<EchoWorkerConfig, 'index'>, worker
   const spawn = (c: EchoWorkerConfig): WorkerHandle => {
     const worker = new Worker(WORKER_ENTRY, { workerData: c, name: `echo-${c.index}` });
     const label = `worker thread ${c.index}`;
-    worker.on('error', (err) => logger.error({ worker: c.index, err: err.message }, `${label} failed`));
+    worker.on('error', (err) => logger.error({ worker: c.index, err }, `${label} failed`));
     return {
       label,
       send: (msg) => worker.postMessage(msg),

@@ -121,7 +121,7 @@ export class EchoWorkerPool {
       this.startSlot(index).then(
         () => this.logger.info({ worker: index }, `worker ${index} replaced`),
         (err: Error) => {
-          this.logger.error({ worker: index, err: err.message }, `worker ${index} could not be replaced`);
+          this.logger.error({ worker: index, err }, `worker ${index} could not be replaced`);
           if (!this.closing) this.replace(index, `worker ${index}`, -1);
         },
       );

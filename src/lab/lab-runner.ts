@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { ExperimentReport } from '../core/experiment-report.js';
+import { EXIT_FAILED, EXIT_OK, exitCodeForSignal } from '../core/exit-codes.js';
 import { routeTerminalLogs } from '../core/logger.js';
 import type { RoleContext } from '../core/role.js';
 import { ChildSet } from './child-processes.js';
@@ -17,9 +18,6 @@ export interface LabOptions {
   quick: boolean;
   out?: string;
 }
-
-/** Exit codes after a signal cut the run short: 128 + the signal's number, as shells report it. */
-export const INTERRUPTED_EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /** A path as a user at this shell would type it: relative when it is below the working directory. */
 const shown = (path: string) => {
@@ -48,7 +46,8 @@ export async function runLab(options: LabOptions, { logger, lifecycle }: RoleCon
     logger.warn({ otherPid: lock.other.pid, otherDir: lock.other.dir }, w);
   }
   const startedAt = new Date().toISOString();
-  lifecycle.exitCodeAfterSignal = (signal) => INTERRUPTED_EXIT_CODES[signal] ?? 1;
+  // A signal cut the run short: 128 + the signal's number, as shells report it (130 Ctrl-C, 143 SIGTERM).
+  lifecycle.exitCodeAfterSignal = exitCodeForSignal;
 
   let running: ReportEntry | undefined;
   let finishing: Promise<number> | undefined;
@@ -90,8 +89,8 @@ export async function runLab(options: LabOptions, { logger, lifecycle }: RoleCon
       process.stdout.write(status.wasLive ? notes(entries) + `report: ${report}\n` : summaryTable(entries) + `\nreport: ${report}\n`);
       await stopping;
       lock.release();
-      if (signal) return INTERRUPTED_EXIT_CODES[signal as NodeJS.Signals] ?? 1;
-      return passed ? 0 : 1;
+      if (signal) return exitCodeForSignal(signal);
+      return passed ? EXIT_OK : EXIT_FAILED;
     })());
   lifecycle.onShutdown('lab report', async () => {
     const reason = lifecycle.signal.reason as string;

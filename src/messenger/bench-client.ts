@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { EXIT_FAILED, EXIT_OK, EXIT_ORDERING_VIOLATION } from '../core/exit-codes.js';
 import { histogram, summarize, type LatencySummary } from '../core/latency-stats.js';
 import { LoadHttpConnection } from '../core/load-http-client.js';
 import type { Logger } from '../core/logger.js';
@@ -154,7 +155,7 @@ export async function runBenchCommand(options: BenchOptions & { json?: string },
   bar.finish();
   process.stdout.write(formatBenchResult(result));
   if (options.json) await writeFile(options.json, JSON.stringify(result, null, 2) + '\n');
-  if (result.failed > 0) return 1;
-  if (result.verify && result.verify.violations > 0) return 3;
-  return 0;
+  if (result.failed > 0) return EXIT_FAILED;
+  if (result.verify && result.verify.violations > 0) return EXIT_ORDERING_VIOLATION;
+  return EXIT_OK;
 }

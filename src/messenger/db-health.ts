@@ -55,7 +55,7 @@ export class DatabaseHealth {
     if (!isConnectionError(err)) return;
     if (this.up) {
       this.up = false;
-      this.logger.warn({ err: (err as Error).message }, 'database unavailable; answering 503 until it returns');
+      this.logger.warn({ err }, 'database unavailable; answering 503 until it returns');
       this.onChange(false);
     }
     this.startProbe();

@@ -37,7 +37,7 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
   }
 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'netlab-messenger' });
-  pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost'));
+  pool.on('error', (err) => logger.warn({ err }, 'idle database connection lost'));
   // A connection that dies while checked out emits 'error' on its client; without a listener that
   // would crash the replica. The query in flight fails on its own and is answered 503.
   pool.on('connect', (client) => client.on('error', () => {}));
@@ -117,7 +117,7 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
         health.markUp();
         return;
       } catch (err) {
-        logger.warn({ err: (err as Error).message }, `database not ready; retrying in ${MIGRATE_RETRY_MS} ms`);
+        logger.warn({ err }, `database not ready; retrying in ${MIGRATE_RETRY_MS} ms`);
         await sleep(MIGRATE_RETRY_MS, lifecycle.signal);
       }
     }

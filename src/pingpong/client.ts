@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { OptionError } from '../core/errors.js';
+import { EXIT_OK } from '../core/exit-codes.js';
 import { summarize, type LatencySummary } from '../core/latency-stats.js';
 import { sleep } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
@@ -289,7 +290,7 @@ export async function runPingPongClient(options: PingPongClientOptions, { logger
   if (options.requests > 0) ends.push(Promise.all(clients.map((c) => c.finished)));
   if (ends.length === 0) return undefined;
   await Promise.race([...ends, new Promise((r) => lifecycle.signal.addEventListener('abort', r, { once: true }))]);
-  return 0;
+  return EXIT_OK;
 }
 
 function statsOf(t: Tally, connections: number): ClientStats {

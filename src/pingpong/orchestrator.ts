@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../core/net.js';
 import { reportPassed, writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { sleep } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
 import type { RoleContext } from '../core/role.js';
@@ -34,8 +35,6 @@ const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 export const SERVER_START_TIMEOUT_MS = 15_000;
 /** Beyond the children's own grace period, how long to wait before killing one that hangs. */
 const KILL_AFTER_MS = 5_000;
-/** Exit code when the run finished but a check failed. */
-export const EXIT_CHECK_FAILED = 3;
 
 interface Child {
   name: string;
@@ -140,7 +139,7 @@ export async function runPingPong(options: PingPongRunOptions, { logger, lifecyc
     const passed = reportPassed(report);
     for (const c of report.checks) (c.pass ? logger.info : logger.warn).call(logger, { check: c.name, pass: c.pass }, `${c.pass ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail ?? ''}`);
     logger.info(report.headline, `pingpong run ${passed ? 'passed' : 'FAILED'}: ${report.headline.requests} requests, ${report.headline.answered} answered, ${report.headline.ignored} ignored, ${report.headline.timeouts} timeouts`);
-    return passed ? 0 : EXIT_CHECK_FAILED;
+    return passed ? EXIT_OK : EXIT_FAILED;
   } finally {
     await Promise.all(children.map((c) => stopChild(c, options.grace + KILL_AFTER_MS)));
     finished();
@@ -182,7 +181,7 @@ function startChild(name: string, args: string[], logger: Logger): Child {
     }
   });
   createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`[${name}] ${line}\n`));
-  child.on('error', (err) => logger.error({ child: name, err: err.message }, `could not start ${name}`));
+  child.on('error', (err) => logger.error({ child: name, err }, `could not start ${name}`));
   return handle;
 }
 

@@ -103,7 +103,7 @@ export async function listenPingPong(core: PingPongServerCore, options: Transpor
       resolve();
     });
   });
-  server.on('error', (err) => logger.error({ err: err.message }, 'server error'));
+  server.on('error', (err) => logger.error({ err }, 'server error'));
   const port = (server.address() as { port: number }).port;
 
   return {

@@ -1,7 +1,8 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { OptionError } from '../core/errors.js';
+import { UnavailableError } from '../core/errors.js';
+import { EXIT_FAILED } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
 import { probeReusePort } from '../core/net.js';
 import type { RoleContext } from '../core/role.js';
@@ -114,7 +115,7 @@ interface ThreadHandle {
 async function startThreadedServer(options: PingPongServerOptions, seed: number, { logger, lifecycle, registry }: Pick<RoleContext, 'logger' | 'lifecycle' | 'registry'>): Promise<{ port: number; anchorMs: number }> {
   const threads = options.threads;
   const reusePort = await probeReusePort();
-  if (!reusePort.supported) throw new OptionError(`--threads ${threads} is not available: ${reusePort.reason}`);
+  if (!reusePort.supported) throw new UnavailableError(`--threads ${threads} is not available: ${reusePort.reason}`);
   const state = SharedServerState.create(threads);
   const metrics = serverMetrics(registry, syncFrom(state));
   const keepalives = keepaliveAggregator(metrics, threads, options.keepalivePeriod * options.timeScale, logger);
@@ -147,7 +148,7 @@ async function startThreadedServer(options: PingPongServerOptions, seed: number,
         if (!listened) reject(new Error(`pingpong server thread ${index} exited with code ${code} before listening`));
       });
     });
-    worker.on('error', (err) => logger.error({ thread: index, err: err.message }, `pingpong server thread ${index} failed`));
+    worker.on('error', (err) => logger.error({ thread: index, err }, `pingpong server thread ${index} failed`));
     const exited = new Promise<void>((resolve) =>
       worker.once('exit', (code) => {
         resolve();
@@ -155,7 +156,7 @@ async function startThreadedServer(options: PingPongServerOptions, seed: number,
           // A thread holds a share of the clients and of the counter's traffic: the server cannot go on without it.
           failed = true;
           logger.error({ thread: index, code }, `pingpong server thread ${index} exited unexpectedly (code ${code}); stopping the server`);
-          void lifecycle.shutdown('server thread failed').then(() => process.exit(1));
+          void lifecycle.shutdown('server thread failed').then(() => process.exit(EXIT_FAILED));
         }
       }),
     );

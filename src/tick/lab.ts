@@ -9,6 +9,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeExperimentReport, reportPassed } from '../core/experiment-report.js';
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
 import { ProgressBar } from '../core/progress.js';
 import { noBrokerMessage, probeBroker } from './broker-probe.js';
@@ -142,5 +143,5 @@ export async function runTickLab(o: TickLabOptions, logger: Logger): Promise<num
     await writeExperimentReport(o.report, report);
     logger.info(`report written to ${o.report}`);
   }
-  return reportPassed(report) ? 0 : 1;
+  return reportPassed(report) ? EXIT_OK : EXIT_FAILED;
 }

@@ -7,6 +7,7 @@
 import { access, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OptionError } from '../core/errors.js';
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { sleep } from '../core/lifecycle.js';
 import type { RoleContext } from '../core/role.js';
 import { brokerStartHint } from './broker-probe.js';
@@ -146,7 +147,7 @@ export async function runTickCommand(o: TickCommandOptions, { logger, lifecycle,
   if (!lifecycle.signal.aborted && bus.connected && !bus.subscribed) {
     // Connected but deaf: the figures cover only what arrived before; the run must not pass as healthy.
     logger.error({ bus: bus.displayUrl, peer: o.peer }, `the subscription to ${o.peer}'s ticks on ${bus.displayUrl} was not live at the end of the run: ${o.peer}'s ticks were not being received`);
-    return 1;
+    return EXIT_FAILED;
   }
-  return 0;
+  return EXIT_OK;
 }

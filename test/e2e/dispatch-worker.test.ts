@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { EXIT_TASK_CRASH } from '../../src/core/exit-codes.js';
 import { msg, ScriptedDispatcher } from '../dispatch/scripted-dispatcher.js';
 import { startNetlab, type NetlabProcess } from '../helpers/netlab-process.js';
 
@@ -11,7 +12,7 @@ afterEach(async () => {
 });
 
 describe('netlab worker process', () => {
-  it('lives on after a panic, and exits with code 3 the moment a task with period > 900 ends', async () => {
+  it('lives on after a panic, and exits with EXIT_TASK_CRASH (4) the moment a task with period > 900 ends', async () => {
     scripted = await ScriptedDispatcher.start();
     const worker = startNetlab(['worker', '--url', scripted.url, '--batchsize', '2', '--time-scale', '0.01']);
     running.push(worker);
@@ -23,11 +24,11 @@ describe('netlab worker process', () => {
     expect(scripted.reports[0]!.ids).toEqual([first[1]!.id]);
     expect(worker.child.exitCode).toBeNull();
     s.send([msg(30), msg(901)]);
-    expect(await worker.exited).toBe(3);
+    expect(await worker.exited).toBe(EXIT_TASK_CRASH);
     expect(scripted.reports).toHaveLength(1);
-    expect(worker.stdout()).toMatch(/period 901 > 900: the worker exits with code 3/);
+    expect(worker.stdout()).toMatch(/period 901 > 900: the worker exits with code 4/);
     const summary = JSON.parse(await worker.waitFor(/"worker summary"/)) as { exitCode: number; tasks: { panicked: number } };
-    expect(summary).toMatchObject({ exitCode: 3, tasks: { panicked: 1 } });
+    expect(summary).toMatchObject({ exitCode: EXIT_TASK_CRASH, tasks: { panicked: 1 } });
   });
 
   it('SIGTERM stops it cleanly with a summary; bad flags exit 2 naming the flag', async () => {

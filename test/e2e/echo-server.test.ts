@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildMessage } from '../../src/echo/message.js';
+import { EXIT_UNAVAILABLE } from '../../src/core/exit-codes.js';
 import { probeReusePort } from '../../src/core/net.js';
 import { ECHO_MODELS, type EchoModel } from '../../src/echo/models.js';
 import { processTree } from '../../src/echo/proc-sampler.js';
@@ -90,11 +91,11 @@ describe.each(available)('echo-server --model %s', (model) => {
     expect(Date.now() - stopping).toBeLessThan(5000);
   });
 
-  it('refuses a port in use with one line and exit 2', async () => {
+  it('refuses a port in use with one line and exit 69 (EXIT_UNAVAILABLE)', async () => {
     const { port } = await server('loop');
     const second = startNetlab(['echo-server', '--model', model, '--host', '127.0.0.1', '--port', String(port), '--workers', '2']);
     started.push(second);
-    expect(await second.exited).toBe(2);
+    expect(await second.exited).toBe(EXIT_UNAVAILABLE);
     expect(second.stderr().trim().split('\n')).toEqual([expect.stringMatching(/EADDRINUSE/)]);
   });
 });
@@ -126,13 +127,13 @@ describe('echo-server', () => {
     expect(lines.join('\n')).toMatch(/--idle-timeout/);
   });
 
-  // The machine's older Node (if any) has no reusePort: the threads model must say so and exit 2.
+  // The machine's older Node (if any) has no reusePort: the threads model must say so and exit 69 (EXIT_UNAVAILABLE).
   const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => {
     if (!existsSync(p)) return false;
     const [major, minor] = execFileSync(p, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
     return major! < 22 || (major === 22 && minor! < 12);
   });
-  it.skipIf(!oldNode)('says the threads model is unavailable on a Node without reusePort and exits 2', () => {
+  it.skipIf(!oldNode)('says the threads model is unavailable on a Node without reusePort and exits 69', () => {
     let code = 0;
     let stderr = '';
     try {
@@ -141,7 +142,7 @@ describe('echo-server', () => {
       code = (err as { status: number }).status;
       stderr = (err as { stderr: string }).stderr;
     }
-    expect(code).toBe(2);
+    expect(code).toBe(EXIT_UNAVAILABLE);
     expect(stderr).toMatch(/--model threads is not available: .*reusePort/);
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postmasterPid } from '../../src/core/embedded-postgres.js';
+import { EXIT_UNAVAILABLE } from '../../src/core/exit-codes.js';
 import { freePort, startNetlab, waitForHttp, type NetlabProcess } from '../helpers/netlab-process.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -116,7 +117,7 @@ describe('messenger with the embedded PostgreSQL', () => {
 
     const p = netlab(['messenger', '--host', '127.0.0.1', '--port', String(httpPort), '--data-dir', join(dir, 'pg'), '--embedded-port', String(pgPort)]);
     await p.waitFor(/embedded PostgreSQL started/, 60_000); // it did start one
-    expect(await p.exited).toBe(2); // exit codes as they were: port in use is bad usage
+    expect(await p.exited).toBe(EXIT_UNAVAILABLE); // port in use: the machine, not the command
     expect(p.output()).toContain('shutting down (failed)');
     const error = p.stdout().split('\n').filter((l) => l.includes('"level":50')).map((l) => JSON.parse(l) as { err: { code: string; stack: string } });
     expect(error).toEqual([expect.objectContaining({ err: expect.objectContaining({ code: 'EADDRINUSE', stack: expect.any(String) }) })]);

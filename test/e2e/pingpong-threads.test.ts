@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EXIT_UNAVAILABLE } from '../../src/core/exit-codes.js';
 import { probeReusePort } from '../../src/core/net.js';
 import { MAIN, freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
@@ -90,19 +91,19 @@ describe.runIf(reusePort.supported)('pingpong-server --threads', () => {
     const first = startNetlab(['pingpong-server', '--port', String(port), '--log', '']);
     await first.waitFor(/listening/);
     const second = startNetlab(['pingpong-server', '--port', String(port), '--log', '', '--threads', '2']);
-    expect(await second.exited).toBe(2);
+    expect(await second.exited).toBe(EXIT_UNAVAILABLE);
     expect(second.stderr()).toMatch(/EADDRINUSE/);
     await first.stop();
   });
 });
 
-// The machine's older Node (if any) has no reusePort: --threads must say so and exit 2.
+// The machine's older Node (if any) has no reusePort: --threads must say so and exit 69 (EXIT_UNAVAILABLE).
 const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => {
   if (!existsSync(p)) return false;
   const [major, minor] = execFileSync(p, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
   return major! < 22 || (major === 22 && minor! < 12);
 });
-it.skipIf(!oldNode)('pingpong-server --threads 2 says it is unavailable on a Node without reusePort and exits 2', () => {
+it.skipIf(!oldNode)('pingpong-server --threads 2 says it is unavailable on a Node without reusePort and exits 69', () => {
   let code = 0;
   let stderr = '';
   try {
@@ -111,6 +112,6 @@ it.skipIf(!oldNode)('pingpong-server --threads 2 says it is unavailable on a Nod
     code = (err as { status: number }).status;
     stderr = (err as { stderr: string }).stderr;
   }
-  expect(code).toBe(2);
+  expect(code).toBe(EXIT_UNAVAILABLE);
   expect(stderr).toMatch(/--threads 2 is not available: .*reusePort/);
 });

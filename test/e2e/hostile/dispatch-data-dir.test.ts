@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT_BAD_USAGE } from '../../../src/core/errors.js';
+import { EXIT_BAD_USAGE } from '../../../src/core/exit-codes.js';
 import { tempDir } from '../../dispatch/helpers.js';
 import { freePort, startNetlabPerTest } from '../../helpers/netlab-process.js';
 

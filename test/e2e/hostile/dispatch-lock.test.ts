@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT_STORE_LOCKED } from '../../../src/dispatch/store-errors.js';
+import { EXIT_STORE_LOCKED } from '../../../src/core/exit-codes.js';
 import { LOCK_FILE } from '../../../src/dispatch/store-lock.js';
 import { StreamClient, tempDir } from '../../dispatch/helpers.js';
 import { freePort, startNetlabPerTest, waitForHttp } from '../../helpers/netlab-process.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_STORE_DAMAGED } from '../../../src/dispatch/store-errors.js';
+import { EXIT_STORE_DAMAGED } from '../../../src/core/exit-codes.js';
 import { DATA_FILE, MARKER_FILE } from '../../../src/dispatch/store-check.js';
 import { DispatchStore, type MessageRecord } from '../../../src/dispatch/store.js';
 import { newXid } from '../../../src/dispatch/xid.js';
