@@ -171,8 +171,7 @@ function waitReady(child: ChildProcess, logger: Logger): Promise<void> {
   return new Promise((resolveReady, reject) => {
     let output = '';
     const timer = setTimeout(() => fail(new Error(`embedded PostgreSQL did not start within ${START_TIMEOUT_MS} ms: ${output.slice(-500)}`)), START_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
+    const onData = (text: string) => {
       output = (output + text).slice(-4000);
       logger.debug({ postgres: text.trim() }, 'postgres');
       if (text.includes('ready to accept connections')) {
@@ -186,7 +185,7 @@ function waitReady(child: ChildProcess, logger: Logger): Promise<void> {
       child.kill('SIGKILL');
       reject(err);
     }
-    child.stderr!.on('data', onData);
+    child.stderr!.setEncoding('utf8').on('data', onData);
     child.once('exit', onExit);
   });
 }

@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stopChild } from '../core/child-process.js';
+import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../core/child-process.js';
 import { freePort } from '../core/net.js';
 import { writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
@@ -25,8 +23,6 @@ export interface LabOptions {
   seed?: number;
 }
 
-/** The CLI entry point next to this module (dist/main.js). */
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 export const STATS_POLL_MS = 500;
 const LIVE_LINE_MS = 5000;
 const READY_TIMEOUT_MS = 20_000;
@@ -34,6 +30,8 @@ const STOP_TIMEOUT_MS = 10_000;
 const WORKERS_UP_TIMEOUT_MS = 30_000;
 const KILL_WAIT_POLLS = 40;
 const KILL_WAIT_POLL_MS = 50;
+/** Of a child's stderr, the tail kept for the debug log when it fails. */
+const STDERR_TAIL_CHARS = 2000;
 /** The lab's check of "about 20%": worker exits take whole batches down with them, so it is above 20%. */
 export const DEAD_SHARE_RANGE: [number, number] = [0.12, 0.5];
 const MAX_ATTEMPTS = 3;
@@ -60,31 +58,26 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
   const startedAt = new Date();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const children = new Set<ChildProcess>();
+  const children = new Set<RunningProcess>();
   const killAll = () => {
     for (const child of children) child.kill('SIGKILL');
   };
   lifecycle.onShutdown('lab processes', killAll);
-  // Also when the lab itself fails and exits: never leave workers or a dispatcher behind.
-  process.once('exit', killAll);
+  // When the lab itself fails and exits, core/child-process.ts SIGKILLs every child it started.
   // Workers restart all the time (the > 900 rule); Node's on-disk compile cache halves their start-up CPU.
   const childEnv = { ...process.env, METRICS_PORT: '0', NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'netlab-node-compile-cache') };
-  const spawnMain = (args: string[], onLine?: (line: string) => void): ChildProcess => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnMain = (args: string[], onLine?: (line: string) => void): RunningProcess => {
+    const child = startNetlabProcess(args, {
+      env: childEnv,
+      keepChars: STDERR_TAIL_CHARS,
+      onLine: onLine && ((line, stream) => stream === 'stdout' && onLine(line)),
+    });
     children.add(child);
-    child.once('exit', () => children.delete(child));
-    let rest = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop()!;
-      if (onLine) for (const line of lines) onLine(line);
-    });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      err = (err + chunk).slice(-2000);
-    });
-    child.once('exit', (code) => {
-      if (code !== 0 && code !== null && err.trim()) logger.debug({ pid: child.pid, code, stderr: err.trim() }, 'child stderr');
+    void child.exited.then((code) => {
+      children.delete(child);
+      const err = child.stderr().trim();
+      // A worker ended by a signal is the lab's own doing: only failures it chose are logged.
+      if (code !== 0 && child.child.signalCode === null && err) logger.debug({ pid: child.pid, code, stderr: err }, 'child stderr');
     });
     return child;
   };
@@ -114,7 +107,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
         // not a log line of ours
       }
     });
-    child.once('exit', (code) => {
+    void child.exited.then((code) => {
       exitCodes[String(code)] = (exitCodes[String(code)] ?? 0) + 1;
       if (!running) return;
       workerExits++;
@@ -156,7 +149,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
       logger.info({ at: Math.round(elapsed()) }, 'SIGKILL to the dispatcher; restarting it on the same store');
       events.push({ at: Number(elapsed().toFixed(2)), label: 'dispatcher SIGKILL' });
       dispatcher.kill('SIGKILL');
-      await new Promise((r) => dispatcher.once('exit', r));
+      await dispatcher.exited;
       dispatcher = spawnMain(dispatcherArgs);
       await waitReady(url, dispatcher);
       events.push({ at: Number(elapsed().toFixed(2)), label: 'restarted' });
@@ -166,9 +159,9 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
 
   // Stop: workers first (their open batches fail as stream loss), then the dispatcher, then audit.
   running = false;
-  await Promise.all([...children].filter((c) => c !== dispatcher).map((c) => stopChild(c, 'SIGTERM', STOP_TIMEOUT_MS)));
+  await Promise.all([...children].filter((c) => c !== dispatcher).map((c) => c.stop('SIGTERM', STOP_TIMEOUT_MS)));
   await poll();
-  await stopChild(dispatcher, 'SIGTERM', STOP_TIMEOUT_MS);
+  await dispatcher.stop('SIGTERM', STOP_TIMEOUT_MS);
   const durationSeconds = elapsed();
   const store = new DispatchStore(dataDir, { readOnly: true });
   let accounting: Accounting;
@@ -247,16 +240,12 @@ async function fetchStats(url: string): Promise<StatsBody | undefined> {
   }
 }
 
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`dispatcher exited with code ${child.exitCode} before it was ready`);
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
+async function waitReady(url: string, child: RunningProcess): Promise<void> {
+  try {
+    await child.waitForHttp(`${url}/readyz`, READY_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`dispatcher exited with code ${err.exitCode} before it was ready`);
+    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`dispatcher not ready within ${READY_TIMEOUT_MS} ms`);
+    throw err;
   }
-  throw new Error(`dispatcher not ready within ${READY_TIMEOUT_MS} ms`);
 }

@@ -1,7 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { NETLAB_MAIN, ProcessWaitError, startProcess } from '../core/child-process.js';
 import { MODEL_DESCRIPTIONS, type EchoModel } from './models.js';
 
 /** A server under test that did not print its listening line within this long failed to start. */
@@ -11,7 +12,6 @@ export const SERVER_STOP_TIMEOUT_MS = 5000;
 /** Output kept from a server process, for the error message when it dies. */
 const OUTPUT_TAIL_CHARS = 2000;
 
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const BASELINE_DIR = fileURLToPath(new URL('../../bench/baselines/', import.meta.url));
 
 export const PYTHON_BASELINES = {
@@ -33,7 +33,7 @@ export function netlabTarget(model: EchoModel, host: string, workers: number): B
     name: model,
     kind: 'netlab',
     description: MODEL_DESCRIPTIONS[model],
-    command: (port) => [process.execPath, MAIN, 'echo-server', '--model', model, '--host', host, '--port', String(port), '--workers', String(workers), '--metrics-port', '0', '--grace', '2s', '--log-level', 'info'],
+    command: (port) => [process.execPath, NETLAB_MAIN, 'echo-server', '--model', model, '--host', host, '--port', String(port), '--workers', String(workers), '--metrics-port', '0', '--grace', '2s', '--log-level', 'info'],
   };
 }
 
@@ -64,12 +64,6 @@ export function freePort(host: string): Promise<number> {
   });
 }
 
-const running = new Set<ChildProcess>();
-// Servers must not outlive the bench, even when it exits early.
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 export interface RunningServer {
   pid: number;
   port: number;
@@ -81,41 +75,23 @@ export interface RunningServer {
 export async function startTarget(target: BenchTarget, host: string): Promise<RunningServer> {
   const port = await freePort(host);
   const [cmd, ...args] = target.command(port);
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
-  running.add(child);
-  let output = '';
-  let onEarlyExit: ((code: number | null) => void) | undefined;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => (running.delete(child), resolve())));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(`did not start listening within ${SERVER_START_TIMEOUT_MS} ms`), SERVER_START_TIMEOUT_MS);
-    const onOutput = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
-      if (/listening on/i.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    function fail(why: string) {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${target.name} server ${why}: ${output.trim().split('\n').slice(-3).join(' | ')}`));
-    }
-    child.stdout!.on('data', onOutput);
-    child.stderr!.on('data', onOutput);
-    child.once('error', (err) => fail(err.message));
-    onEarlyExit = (code) => fail(`exited with code ${code}`);
-    child.once('exit', onEarlyExit);
-  });
-  child.off('exit', onEarlyExit!);
+  const server = startProcess(cmd!, args, { env: { ...process.env, PYTHONUNBUFFERED: '1' }, keepChars: OUTPUT_TAIL_CHARS });
+  try {
+    await server.waitFor(/listening on/i, SERVER_START_TIMEOUT_MS);
+  } catch (err) {
+    const why =
+      err instanceof ProcessWaitError && err.kind === 'timeout' ? `did not start listening within ${SERVER_START_TIMEOUT_MS} ms`
+      : err instanceof ProcessWaitError && err.kind === 'exited' ? `exited with code ${err.exitCode}`
+      : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+    server.kill('SIGKILL');
+    throw new Error(`${target.name} server ${why}: ${server.tail()}`, { cause: err });
+  }
   return {
-    pid: child.pid!,
+    pid: server.pid!,
     port,
     commandLine: [cmd, ...args].join(' '),
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
+      await server.stop('SIGTERM', SERVER_STOP_TIMEOUT_MS);
     },
   };
 }

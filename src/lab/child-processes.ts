@@ -1,18 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { startNetlabProcess, type RunningProcess } from '../core/child-process.js';
 
-/** The netlab CLI itself: the lab runs every role as a separate process of it. */
-export const NETLAB_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 /** How long children get to exit after SIGTERM before SIGKILL. */
 export const CHILD_STOP_MS = 10_000;
+/** Output of each stream a child keeps for inspection (all of it goes to its log file). */
+const KEPT_OUTPUT_CHARS = 200_000;
 
-export interface Child {
+export interface Child extends RunningProcess {
   name: string;
-  process: ChildProcess;
-  exited: Promise<number>;
-  output(): string;
-  stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
 /** Every process the lab starts, so that none outlives it. */
@@ -29,38 +23,10 @@ export class ChildSet {
 
   /** Starts `netlab <args>`; its stdout and stderr go to `logFile` and are kept for inspection. */
   start(name: string, args: string[], options: { env?: NodeJS.ProcessEnv; logFile: string }): Child {
-    const proc = spawn(process.execPath, [NETLAB_MAIN, ...args], {
-      env: { ...process.env, METRICS_PORT: '0', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = startNetlabProcess(args, { env: { ...process.env, METRICS_PORT: '0', ...options.env }, logFile: options.logFile, keepChars: KEPT_OUTPUT_CHARS });
     if (proc.pid) this.pids.push(proc.pid);
-    const log = createWriteStream(options.logFile);
-    let out = '';
-    const keep = (chunk: Buffer) => {
-      out = (out + chunk.toString()).slice(-200_000);
-      log.write(chunk);
-    };
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    const exited = new Promise<number>((resolve) => {
-      proc.once('exit', (code, signal) => {
-        log.end();
-        resolve(code ?? (signal === 'SIGKILL' ? 137 : 143));
-      });
-    });
-    const child: Child = {
-      name,
-      process: proc,
-      exited,
-      output: () => out,
-      async stop(signal = 'SIGTERM') {
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-        const timer = setTimeout(() => proc.kill('SIGKILL'), CHILD_STOP_MS);
-        const code = await exited;
-        clearTimeout(timer);
-        return code;
-      },
-    };
+    const stop = proc.stop;
+    const child: Child = Object.assign(proc, { name, stop: (signal: NodeJS.Signals = 'SIGTERM', killAfterMs = CHILD_STOP_MS) => stop(signal, killAfterMs) });
     this.children.push(child);
     return child;
   }

@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../core/child-process.js';
 import { freePort } from '../core/net.js';
 import { reportPassed, writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
@@ -29,8 +27,6 @@ export interface PingPongRunOptions extends Omit<PingPongServerOptions, 'host' |
   grace: number;
 }
 
-/** The CLI the children run: this very build. */
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 /** How long the server may take to start listening. */
 export const SERVER_START_TIMEOUT_MS = 15_000;
 /** Beyond the children's own grace period, how long to wait before killing one that hangs. */
@@ -38,8 +34,7 @@ const KILL_AFTER_MS = 5_000;
 
 interface Child {
   name: string;
-  process: ChildProcess;
-  exited: Promise<number>;
+  process: RunningProcess;
   /** Set once the run is being stopped: the clients' "server went away" warnings are expected then. */
   quiet: boolean;
 }
@@ -159,55 +154,40 @@ function readStats(file: string): ClientStats | undefined {
  * inherited stdout; its JSON log lines are shown only when they are warnings or errors.
  */
 function startChild(name: string, args: string[], logger: Logger): Child {
+  const handle: Child = { name, process: undefined!, quiet: false };
+  const onLine = (line: string, stream: 'stdout' | 'stderr') => {
+    if (stream === 'stderr') return void process.stderr.write(`[${name}] ${line}\n`);
+    const entry = logEntry(line);
+    if (!entry) return void process.stdout.write(line + '\n');
+    if ((entry.level ?? 0) >= (handle.quiet ? 50 : 40)) process.stderr.write(`[${name}] ${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg ?? line}\n`);
+  };
   // Own process group: a Ctrl-C on the terminal reaches only us, and we stop the children in order.
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) => {
-      process.off('exit', killOnExit);
-      resolve(code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : 1));
-    });
-  });
-  const handle: Child = { name, process: child, exited, quiet: false };
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (!line.startsWith('{')) return void process.stdout.write(line + '\n');
-    try {
-      const entry = JSON.parse(line) as { level?: number; msg?: string };
-      child.emit('netlab-log', entry);
-      if ((entry.level ?? 0) >= (handle.quiet ? 50 : 40)) process.stderr.write(`[${name}] ${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg ?? line}\n`);
-    } catch {
-      process.stdout.write(line + '\n');
-    }
-  });
-  createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`[${name}] ${line}\n`));
-  child.on('error', (err) => logger.error({ child: name, err }, `could not start ${name}`));
+  // Only the lines matter here: nothing of the output is kept.
+  handle.process = startNetlabProcess(args, { group: true, onLine, keepChars: 0 });
+  handle.process.child.on('error', (err) => logger.error({ child: name, err: err.message }, `could not start ${name}`));
   return handle;
 }
 
-/** Resolves once the server logged that it listens; rejects if it exits or takes too long. */
-function waitForListening(server: Child, logger: Logger): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start listening within ${SERVER_START_TIMEOUT_MS} ms`)), SERVER_START_TIMEOUT_MS);
-    server.process.on('netlab-log', (entry: { msg?: string }) => {
-      if (entry.msg?.startsWith(LISTENING_MESSAGE)) {
-        clearTimeout(timer);
-        logger.debug('server is accepting connections');
-        resolve();
-      }
-    });
-    void server.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with code ${code} before it accepted connections`));
-    });
-  });
+/** A JSON log line of a child, or undefined for a console line. */
+function logEntry(line: string): { level?: number; msg?: string } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as { level?: number; msg?: string };
+  } catch {
+    return undefined;
+  }
 }
 
-async function stopChild(child: Child, killAfterMs: number): Promise<number> {
-  const p = child.process;
-  if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
-  const timer = setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-  const code = await child.exited;
-  clearTimeout(timer);
-  return code;
+/** Resolves once the server logged that it listens; rejects if it exits or takes too long. */
+async function waitForListening(server: Child, logger: Logger): Promise<void> {
+  try {
+    await server.process.waitFor((line) => logEntry(line)?.msg?.startsWith(LISTENING_MESSAGE) ?? false, SERVER_START_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`the server did not start listening within ${SERVER_START_TIMEOUT_MS} ms`);
+    if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`the server exited with code ${err.exitCode} before it accepted connections`);
+    throw err;
+  }
+  logger.debug('server is accepting connections');
 }
+
+const stopChild = (child: Child, killAfterMs: number): Promise<number> => child.process.stop('SIGTERM', killAfterMs);

@@ -3,11 +3,9 @@
  * nothing but the broker), waits for them to finish, reads their --json totals and writes an
  * ExperimentReport. Buses run one after another so they do not compete for the CPU.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startNetlabProcess } from '../core/child-process.js';
 import { writeExperimentReport, reportPassed } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
@@ -17,7 +15,6 @@ import { busKindOf } from './bus.js';
 import { buildTickLabReport, type BusRun } from './lab-report.js';
 import type { TickRunResult } from './tick-app.js';
 
-const MAIN_JS = fileURLToPath(new URL('../main.js', import.meta.url));
 /** app2 starts this long after app1, as a user would start the second app. */
 export const SECOND_APP_DELAY_MS = 300;
 /** An app that has not exited this long after its --duration is killed and the bus fails. */
@@ -50,18 +47,10 @@ interface AppRun {
   kill(): void;
 }
 
+/** Starts `netlab tick <args>`; its output goes to `logFile` only. */
 function startApp(args: string[], logFile: string): AppRun {
-  const child = spawn(process.execPath, [MAIN_JS, 'tick', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, METRICS_PORT: '0' } });
-  const log = createWriteStream(logFile);
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
-  const exited = new Promise<number>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      log.end();
-      resolveExit(code ?? (signal ? 128 + 15 : 1));
-    });
-  });
-  return { exited, kill: () => child.kill('SIGTERM') };
+  const app = startNetlabProcess(['tick', ...args], { env: { ...process.env, METRICS_PORT: '0' }, logFile, keepChars: 0 });
+  return { exited: app.exited, kill: () => app.kill('SIGTERM') };
 }
 
 async function readResult(file: string): Promise<TickRunResult | undefined> {
