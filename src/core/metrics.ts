@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { cpuSeconds, processTree, rssBytes } from './proc.js';
 import { NETLAB_VERSION } from './version.js';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -21,7 +22,38 @@ export function createRegistry(role: string): Registry {
     labelNames: ['version', 'node_version'],
     registers: [registry],
   }).set({ version: NETLAB_VERSION, node_version: process.versions.node }, 1);
+  registerProcessTreeMetrics(registry);
   return registry;
+}
+
+/**
+ * CPU and memory of this process and every process it started (echo cluster workers, a lab's children):
+ * what the pod spends, where netlab_process_* counts only this one process. On a system without /proc,
+ * this process alone.
+ */
+function registerProcessTreeMetrics(registry: Registry): void {
+  // Children that exited take their CPU with them: the counter never goes back, it only stops rising.
+  let reported = 0;
+  new Counter({
+    name: `${METRIC_PREFIX}process_tree_cpu_seconds_total`,
+    help: 'User and system CPU seconds of this process and its descendants.',
+    registers: [registry],
+    collect() {
+      const tree = processTree(process.pid);
+      const total = tree.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0) || process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+      if (total > reported) this.inc(total - reported);
+      reported = Math.max(reported, total);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}process_tree_resident_memory_bytes`,
+    help: 'Resident memory of this process and its descendants, in bytes.',
+    registers: [registry],
+    collect() {
+      const tree = processTree(process.pid);
+      this.set(tree.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0) || process.memoryUsage().rss);
+    },
+  });
 }
 
 /**
