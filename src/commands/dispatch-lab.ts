@@ -1,10 +1,11 @@
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { runDispatchLab } from '../dispatch/lab.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'dispatch-lab',
-  summary: 'a dispatcher plus chaotic worker processes (restarted when they exit), a dispatcher SIGKILL, and the final accounting',
+  summary: summaryOf('dispatch-lab'),
   options: {
     workers: opt.int('worker processes', 50, 1, 1000),
     duration: opt.duration('how long the workers run', '60s', 's', 1000),

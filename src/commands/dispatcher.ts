@@ -1,23 +1,48 @@
-import { OptionError } from '../core/errors.js';
 import { EXIT_OK } from '../core/exit-codes.js';
 import { opt } from '../core/options.js';
-import { defineRole } from '../core/role.js';
+import { defineRole, defineSubCommand } from '../core/role.js';
 import { printDeadLetters } from '../dispatch/dead-letters-command.js';
 import { DEFAULT_ABANDONED_WINDOW_MS, DEFAULT_GENERATION_CREDIT, DEFAULT_MAX_DEAD_LETTERS } from '../dispatch/engine.js';
 import { isStoreError } from '../dispatch/store-errors.js';
 import { DEFAULT_MAX_BATCH, DEFAULT_PORT, PING_INTERVAL_MS } from '../dispatch/protocol.js';
 import { startDispatcher } from '../dispatch/server.js';
+import { summaryOf } from './index.js';
+
+/** `--data`, shared by the dispatcher and its dead-letters subcommand. */
+const data = { ...opt.string('LMDB directory holding every message and the dead letters', '.netlab/dispatch'), placeholder: 'dir', env: 'DISPATCH_DATA' };
+
+/** A locked or damaged store: one line and its own exit code (75 locked, 65 damaged), not exit 1. */
+function exitOnStoreError(err: unknown): never {
+  if (!isStoreError(err)) throw err;
+  process.stderr.write(`netlab dispatcher: ${err.message}\n`);
+  process.exit(err.exitCode);
+}
+
+const deadLetters = defineSubCommand({
+  name: 'dead-letters',
+  summary: 'print every dead letter in --data as one JSON line, in id order (read-only, beside a running dispatcher too)',
+  usage: 'netlab dispatcher dead-letters --data DIR',
+  tool: true,
+  options: { data },
+  async run(o) {
+    try {
+      await printDeadLetters(o.data);
+      return EXIT_OK;
+    } catch (err) {
+      exitOnStoreError(err);
+    }
+  },
+});
 
 export default defineRole({
   name: 'dispatcher',
-  summary: 'SSE work dispatcher: batches to free workers, leases, 3 attempts, LMDB dead letters; nothing lost across crashes',
+  summary: summaryOf('dispatcher'),
   usage: 'netlab dispatcher [flags]      netlab dispatcher dead-letters --data DIR',
-  positionals: true,
-  isTool: ([sub]) => sub === 'dead-letters',
+  subCommands: [deadLetters],
   options: {
     port: opt.port('HTTP port (also serves /metrics)', DEFAULT_PORT),
     host: opt.string('address to bind', '0.0.0.0'),
-    data: { ...opt.string('LMDB directory holding every message and the dead letters', '.netlab/dispatch'), placeholder: 'dir', env: 'DISPATCH_DATA' },
+    data,
     backlog: { ...opt.int('most generated messages waiting unassigned (pre-generated while clients are connected)', 100, 0, 1_000_000), env: 'DISPATCH_BACKLOG' },
     lease: { ...opt.duration('how long a client may hold a batch before its attempt fails', '30s', 's', 1), env: 'DISPATCH_LEASE' },
     maxAttempts: { ...opt.int('failed attempts before a message goes to the dead letters', 3, 1, 100), env: 'DISPATCH_MAX_ATTEMPTS' },
@@ -35,14 +60,7 @@ export default defineRole({
     maxDeadLetters: { ...opt.int('dead letters kept; the oldest beyond it are evicted with their message records', DEFAULT_MAX_DEAD_LETTERS, 0, 100_000_000), env: 'DISPATCH_MAX_DEAD_LETTERS' },
   },
   async run(o, context) {
-    const [sub, ...extra] = context.positionals;
     try {
-      if (sub === 'dead-letters') {
-        if (extra.length) throw new OptionError(`unexpected argument "${extra[0]}"`);
-        await printDeadLetters(o.data);
-        return EXIT_OK;
-      }
-      if (sub !== undefined) throw new OptionError(`unknown subcommand "${sub}" (the only one is dead-letters)`);
       await startDispatcher(
         {
           port: o.port,
@@ -62,10 +80,7 @@ export default defineRole({
       );
       return undefined;
     } catch (err) {
-      // A locked or damaged store: one line and its own exit code (75 locked, 65 damaged), not exit 1.
-      if (!isStoreError(err)) throw err;
-      process.stderr.write(`netlab dispatcher: ${err.message}\n`);
-      process.exit(err.exitCode);
+      exitOnStoreError(err);
     }
   },
 });

@@ -4,12 +4,13 @@ import { runEchoBench } from '../echo/bench-runner.js';
 import { defaultLoadSplit } from '../echo/generator-pool.js';
 import { MAX_MESSAGE_BYTES } from '../echo/message.js';
 import { ECHO_MODELS } from '../echo/models.js';
+import { summaryOf } from './index.js';
 
 const split = defaultLoadSplit();
 
 export default defineRole({
   name: 'echo-bench',
-  summary: 'closed-loop load on each echo model (and Python baselines) from separate generator processes; JSON, PNG chart and HTML',
+  summary: summaryOf('echo-bench'),
   options: {
     models: opt.list('netlab models to measure', ECHO_MODELS, ECHO_MODELS),
     sizes: opt.intList('message sizes in bytes', [64, 1024, 16384], 1, MAX_MESSAGE_BYTES),

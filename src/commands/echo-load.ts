@@ -2,10 +2,11 @@ import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { runEchoLoad } from '../echo/load-client.js';
 import { MAX_MESSAGE_BYTES } from '../echo/message.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'echo-load',
-  summary: 'steady paced traffic to an echo server elsewhere (the chart\'s echo Deployment): N connections, each one message every 1/rate s, every echo checked',
+  summary: summaryOf('echo-load'),
   options: {
     host: { ...opt.string('echo server to load', '127.0.0.1'), env: 'ECHO_HOST' },
     port: { ...opt.port('its TCP port', 7007), env: 'ECHO_PORT' },

@@ -3,10 +3,11 @@ import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { ECHO_MODELS } from '../echo/models.js';
 import { startEchoServer } from '../echo/server.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'echo-server',
-  summary: 'TCP byte-stream echo under a concurrency model: one event loop, cluster processes, or threads sharing the port',
+  summary: summaryOf('echo-server'),
   options: {
     model: opt.choice('concurrency model', ECHO_MODELS, 'loop'),
     port: opt.port('TCP port', 7007),

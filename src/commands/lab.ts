@@ -2,10 +2,11 @@ import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { EXPERIMENT_NAMES } from '../lab/experiment.js';
 import { runLab } from '../lab/lab-runner.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'lab',
-  summary: 'run every experiment on this machine as real processes and write one report (what `npm start` runs)',
+  summary: summaryOf('lab'),
   options: {
     only: opt.list('experiments to run', EXPERIMENT_NAMES, EXPERIMENT_NAMES),
     quick: opt.switch('a short run of each experiment (under a minute in all)'),

@@ -1,10 +1,11 @@
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { runBenchCommand } from '../messenger/bench-client.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'messenger-bench',
-  summary: 'the exercise client: concurrent workers post messages to messenger replicas and report latency and throughput',
+  summary: summaryOf('messenger-bench'),
   options: {
     url: { ...opt.urls('a messenger replica; give once per replica, requests go to a random one', ['http:', 'https:'], ['http://127.0.0.1:8080']), env: 'MESSENGER_URLS' },
     workers: opt.int('concurrent workers', 50, 1, 100_000),

@@ -2,10 +2,11 @@ import { EMBEDDED_PG_PORT } from '../core/embedded-postgres.js';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { startMessenger } from '../messenger/server.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'messenger',
-  summary: 'HTTP chat store on PostgreSQL: gap-free global order and per-user counters across replicas',
+  summary: summaryOf('messenger'),
   options: {
     port: opt.port('HTTP port (also serves /metrics)', 8080),
     host: opt.string('address to bind', '0.0.0.0'),

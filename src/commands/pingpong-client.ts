@@ -1,10 +1,11 @@
 import { defineRole } from '../core/role.js';
 import { runPingPongClient } from '../pingpong/client.js';
 import { clientOptions } from '../pingpong/options.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'pingpong-client',
-  summary: 'TCP ping-pong client: sends "[n] PING" every 300-3000 ms, pairs PONGs by n, logs timeouts and keepalives, reconnects',
+  summary: summaryOf('pingpong-client'),
   options: clientOptions,
   async run(options, context) {
     return runPingPongClient(options, context);

@@ -3,10 +3,11 @@ import { defineRole } from '../core/role.js';
 import { clientBehaviourOptions, commonPingPongOptions, serverBehaviourOptions } from '../pingpong/options.js';
 import { runPingPong } from '../pingpong/orchestrator.js';
 import { DEFAULT_PORT } from '../pingpong/protocol.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'pingpong',
-  summary: 'the exercise run.py: starts a ping-pong server and N clients as processes, stops them after --duration, checks the logs',
+  summary: summaryOf('pingpong'),
   options: {
     clients: opt.int('client processes to start', 2, 1, 1000),
     duration: opt.duration('how long to run (times --time-scale)', '5m', 's', 1),

@@ -2,12 +2,13 @@ import { dirname } from 'node:path';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { runTickLab } from '../tick/lab.js';
+import { summaryOf } from './index.js';
 
 const DEFAULT_BUSES = [process.env.NATS_URL || 'nats://127.0.0.1:4222', process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672'];
 
 export default defineRole({
   name: 'tick-lab',
-  summary: 'run app1/app2 as separate tick processes over each bus and report dt, RTT/2, loss and drift',
+  summary: summaryOf('tick-lab'),
   usage: 'netlab tick-lab [--bus URL]... [--duration 10s] [--rate 100] [--report FILE]',
   options: {
     bus: { ...opt.urls('broker URL to run a pair over; give once per bus (default: $NATS_URL and $AMQP_URL, else the local ones)', ['nats:', 'amqp:', 'amqps:'], DEFAULT_BUSES), env: 'TICK_LAB_BUSES' },

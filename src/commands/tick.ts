@@ -2,10 +2,11 @@ import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { runTickCommand } from '../tick/run-tick.js';
 import { PRINT_MODES } from '../tick/tick-app.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'tick',
-  summary: 'exchange drift-free ticks with a peer over NATS or RabbitMQ; print one-way dt, RTT/2, loss',
+  summary: summaryOf('tick'),
   usage: 'netlab tick --name app1 --peer app2 --bus nats://127.0.0.1:4222 [--rate 100] [--print every|summary|none]',
   options: {
     name: { ...opt.string('this app\'s name (the src of its ticks)', 'app1'), env: 'TICK_NAME' },

@@ -3,10 +3,11 @@ import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { DEFAULT_PORT } from '../dispatch/protocol.js';
 import { runWorkerCommand } from '../dispatch/worker-command.js';
+import { summaryOf } from './index.js';
 
 export default defineRole({
   name: 'worker',
-  summary: 'the exercise client: takes batches from a dispatcher over SSE, sleeps each period, panics over 800, exits over 900',
+  summary: summaryOf('worker'),
   options: {
     url: { ...opt.url('dispatcher base URL', ['http:', 'https:'], `http://127.0.0.1:${DEFAULT_PORT}`), env: 'DISPATCHER_URL' },
     batchsize: { ...opt.optionalInt('messages per batch (1..1000); random in 2..10 when unset', 1, 1000), env: 'WORKER_BATCHSIZE' },

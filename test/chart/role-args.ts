@@ -5,7 +5,7 @@
  */
 import { OptionError } from '../../src/core/errors.js';
 import { envName, parseOptions } from '../../src/core/options.js';
-import { commonOptions, type Role } from '../../src/core/role.js';
+import { commonOptions, resolveCommand, type Role } from '../../src/core/role.js';
 import type { K8sObject } from './helm.js';
 import { podOf } from './manifest-checks.js';
 
@@ -68,14 +68,22 @@ export async function checkRoleCommand(cmd: RoleCommand): Promise<string[]> {
     return [`${cmd.where}: "${cmd.role}" is no netlab role`];
   }
   if (role.name !== cmd.role) return [`${cmd.where}: "${cmd.role}" is no netlab role`];
-  const specs = { ...role.options, ...commonOptions };
   const problems: string[] = [];
+  // A subcommand (`dispatcher dead-letters`) is parsed with its own flags, as `netlab` does.
+  let resolved: ReturnType<typeof resolveCommand>;
+  try {
+    resolved = resolveCommand(role, cmd.args);
+  } catch (err) {
+    if (!(err instanceof OptionError)) throw err;
+    return [`${cmd.where}: ${err.message}`];
+  }
+  const specs = { ...resolved.command.options, ...commonOptions };
   const read = new Set(Object.entries(specs).map(([key, spec]) => envName(key, spec)));
   for (const name of Object.keys(cmd.env)) {
     if (!read.has(name) && !CHART_ENV.has(name)) problems.push(`${cmd.where}: env ${name} is read by no option of netlab ${cmd.role}`);
   }
   try {
-    const parsed = parseOptions(specs, cmd.args, cmd.env, role.positionals);
+    const parsed = parseOptions(specs, resolved.argv, cmd.env);
     if (parsed.help) problems.push(`${cmd.where}: passes --help`);
     if (parsed.positionals.length) problems.push(`${cmd.where}: passes positional arguments ${parsed.positionals.join(' ')}`);
   } catch (err) {

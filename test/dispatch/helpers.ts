@@ -37,7 +37,7 @@ export async function startTestDispatcher(options: Partial<DispatcherOptions> = 
   const registry = createRegistry('dispatcher');
   const { server, engine } = await startDispatcher(
     { port: 0, host: '127.0.0.1', data: dir, backlog: 10, leaseMs: 30_000, maxAttempts: 3, maxBatch: 1000, pingMs: 15_000, ...options },
-    { logger: silentLogger, lifecycle, registry, positionals: [] },
+    { logger: silentLogger, lifecycle, registry },
   );
   const port = (server.address() as { port: number }).port;
   return {

@@ -28,7 +28,9 @@ describe.runIf(reusePort.supported)('pingpong-server --threads', () => {
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ExperimentReport;
     expect(report.checks.filter((c) => !c.pass)).toEqual([]);
     expect(report.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['counter gap-free', 'counter order', 'pairing correct', 'keepalive period']));
-    expect(report.headline.requests).toBeGreaterThan(100);
+    // 6 clients for 2.4 s at one PING every 6-60 ms: about 400 when the machine is free, 99 was seen on a
+    // loaded one. The bound only says every client kept working: at least 5 each at the slowest pace.
+    expect(report.headline.requests).toBeGreaterThanOrEqual(6 * 5);
   });
 
   it('numbers clients in connection order and keeps k gap-free and increasing across threads, keepalives and server.log', async () => {
@@ -62,6 +64,13 @@ describe.runIf(reusePort.supported)('pingpong-server --threads', () => {
     const parts = server.output().split('\n').filter((l) => l.includes('keepalive sent')).map((l) => (JSON.parse(l) as { perThread: number[] }).perThread);
     expect(parts.at(-1)!.every((n) => n > 0)).toBe(true);
 
+    // One keepalive every client must get: the last one the first client has read before the stop (a
+    // broadcast that the stop cuts short may reach only some; that one proves nothing).
+    const keepaliveKs = peers[0]!.lines.filter((l) => l.endsWith('keepalive')).map(kOf);
+    expect(keepaliveKs.length).toBeGreaterThan(0);
+    const lastKeepalive = Math.max(...keepaliveKs);
+    for (const p of peers) await p.waitForLine(new RegExp(`^\\[${lastKeepalive}\\] keepalive$`));
+
     expect(await server.stop()).toBe(0);
     expect(server.output()).toMatch(/pingpong server stopped/);
     for (const p of peers) await p.closed;
@@ -75,7 +84,6 @@ describe.runIf(reusePort.supported)('pingpong-server --threads', () => {
     const all = [...seen.keys()].sort((a, b) => a - b);
     expect(all).toEqual(all.map((_, i) => i)); // 0..max, no gap, no number on two different lines
     for (const texts of seen.values()) expect(texts.size).toBe(1);
-    const lastKeepalive = Math.max(...all.filter((k) => [...seen.get(k)!][0]!.endsWith('keepalive')));
     expect(peers.every((p) => p.lines.includes(`[${lastKeepalive}] keepalive`))).toBe(true); // one k for all
 
     const lines = readFileSync(join(dir, 'server.log'), 'utf8').split('\n').filter(Boolean);
