@@ -173,6 +173,8 @@ describe('dispatcher processes', () => {
     expect(h.leased).toBe(0);
     expect(report.series!.done!.length).toBeGreaterThan(3);
     const accounting = JSON.parse(await readFile(join(dir, report.files.accounting!), 'utf8')) as { attemptsByReason: Record<string, number> };
-    expect(accounting.attemptsByReason['dispatcher-restart']).toBeGreaterThanOrEqual(0);
+    // The lab kills the dispatcher only while leases are open (it waits for stats.leased > 0), and a lease
+    // is committed before its batch is sent: the restart fails those leases, so there is at least one.
+    expect(accounting.attemptsByReason['dispatcher-restart']).toBeGreaterThan(0);
   });
 });
