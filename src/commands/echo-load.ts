@@ -1,3 +1,4 @@
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { runEchoLoad } from '../echo/load-client.js';
@@ -20,6 +21,6 @@ export default defineRole({
     const errors = Object.values(summary.errors).reduce((a, b) => a + b, 0);
     logger.info({ ...summary }, `echo load done: ${summary.echoed} echoed, p50 ${summary.p50_ms.toFixed(2)} ms, p99 ${summary.p99_ms.toFixed(2)} ms, ${errors} errors`);
     // A mismatch is a wrong echo: the server under test is broken, which the load must not hide.
-    return summary.errors.mismatch > 0 ? 1 : 0;
+    return summary.errors.mismatch > 0 ? EXIT_FAILED : EXIT_OK;
   },
 });

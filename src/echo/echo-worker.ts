@@ -1,3 +1,4 @@
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { startEchoListener, type EchoListener } from './echo-listener.js';
 import { STATS_PUSH_MS, type EchoWorkerConfig, type FromWorker, type ToWorker } from './worker-protocol.js';
 
@@ -21,7 +22,7 @@ export async function runEchoWorker(config: EchoWorkerConfig, channel: WorkerCha
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     channel.post({ type: 'failed', code: e.code, message: e.message });
-    channel.exit(1);
+    channel.exit(EXIT_FAILED);
     return;
   }
   channel.post({ type: 'listening', port: listener.port });
@@ -34,7 +35,7 @@ export async function runEchoWorker(config: EchoWorkerConfig, channel: WorkerCha
       clearInterval(timer);
       await listener.close(deadline);
       channel.post({ type: 'stats', stats: listener.stats() });
-      channel.exit(0);
+      channel.exit(EXIT_OK);
     })();
   };
   channel.onMessage((msg) => {

@@ -1,5 +1,6 @@
 // Entry of one load-generator process, forked by echo-bench: runs commands from its parent over IPC.
 import type { Socket } from 'node:net';
+import { EXIT_OK } from '../core/exit-codes.js';
 import { ClosedLoopGenerator, openSockets } from './load-generator.js';
 import type { FromGenerator, ToGenerator } from './generator-protocol.js';
 
@@ -44,5 +45,5 @@ process.on('message', (msg: ToGenerator) => {
   handle(msg).catch((err: Error) => reply({ type: 'failed', message: err.message }));
 });
 // The bench is gone: nothing left to do.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => process.exit(EXIT_OK));
 reply({ type: 'ready' });

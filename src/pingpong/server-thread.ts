@@ -2,6 +2,7 @@
 import { writeSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { EXIT_OK } from '../core/exit-codes.js';
 import { createLogger } from '../core/logger.js';
 import { mulberry32 } from '../core/prng.js';
 import { LogFile, NO_LOG } from './log-file.js';
@@ -92,7 +93,7 @@ async function runServerThread(config: ServerThreadConfig, port: NonNullable<typ
       void server.close(msg.deadline).then(() => {
         clearInterval(heapTimer);
         log.close();
-        process.exit(0); // ends this thread only; nothing of it is needed any more
+        process.exit(EXIT_OK); // ends this thread only; nothing of it is needed any more
       });
     }
   });
