@@ -164,7 +164,7 @@ function startChild(name: string, args: string[], logger: Logger): Child {
   // Own process group: a Ctrl-C on the terminal reaches only us, and we stop the children in order.
   // Only the lines matter here: nothing of the output is kept.
   handle.process = startNetlabProcess(args, { group: true, onLine, keepChars: 0 });
-  handle.process.child.on('error', (err) => logger.error({ child: name, err: err.message }, `could not start ${name}`));
+  handle.process.child.on('error', (err) => logger.error({ child: name, err }, `could not start ${name}`));
   return handle;
 }
 
