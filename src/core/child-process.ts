@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { exitCodeForSignal } from './exit-codes.js';
 import { waitForHttp } from './net.js';
 
 /**
@@ -21,7 +21,7 @@ const KEEP_ALL = Number.POSITIVE_INFINITY;
 /** A process's exit code as a shell reports it: its own code, or 128 + the number of the signal that ended it. */
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
-  return signal ? 128 + (constants.signals[signal] ?? 0) : 1;
+  return signal ? exitCodeForSignal(signal) : 1;
 }
 
 export type ProcessStream = 'stdout' | 'stderr';

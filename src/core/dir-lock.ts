@@ -1,5 +1,5 @@
 import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { sleep } from './lifecycle.js';
+import { sleep } from './async.js';
 
 /** How often a waiter looks at the lock file again. */
 export const LOCK_POLL_MS = 100;

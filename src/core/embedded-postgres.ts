@@ -5,6 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { sleep } from './async.js';
 import { stopChild } from './child-process.js';
 import { withFileLock } from './dir-lock.js';
 import { reachableBase, reachableBinaries, reachableDataDir } from './postgres-as-root.js';
@@ -116,7 +117,7 @@ async function startOwned(
     while (Date.now() < deadline) {
       const other = await joined('another process started');
       if (other) return other;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     throw err;
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { sleep } from './lifecycle.js';
+import { sleep } from './async.js';
 
 /**
  * Requests of one connection handled at once. HTTP/1.1 answers a connection's requests in order, so

@@ -9,6 +9,7 @@ import { HttpConnections } from './http-connections.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { Counter, Gauge, Histogram, type Registry } from './metrics.js';
+import { listen } from './net.js';
 
 /** Above the 60 s idle timeout of common load balancers, so they close first and never hit a dead socket. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -29,8 +30,6 @@ export const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 export const SHUTDOWN_RETRY_AFTER_S = 1;
 /** The status recorded in metrics for a request whose client went away before it was read (nginx's 499); never sent. */
 export const CLIENT_CLOSED_REQUEST_STATUS = 499;
-/** Pending-connection queue; Node's 511 overflows when thousands of clients reconnect at once (the kernel caps it at somaxconn). */
-export const LISTEN_BACKLOG = 4096;
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -152,14 +151,7 @@ export async function serveHttp(app: Hono, { port, host, logger, lifecycle, inFl
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
   });
   const connections = new HttpConnections(server, getRequestListener(app.fetch));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const actual = (server.address() as AddressInfo).port;
+  const actual = await listen(server, { host, port });
   logger.info({ port: actual }, `listening on http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`);
 
   lifecycle.onShutdown('http server', (deadline) => connections.drain(deadline, inFlight));

@@ -1,3 +1,4 @@
+import { within } from './async.js';
 import { EXIT_FAILED, EXIT_OK, exitCodeForSignal } from './exit-codes.js';
 import type { Logger } from './logger.js';
 
@@ -49,21 +50,15 @@ export class Lifecycle {
     let clean = true;
     for (const hook of [...this.hooks].reverse()) {
       const left = deadline - Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<'expired'>((resolve) => {
-        timer = setTimeout(() => resolve('expired'), Math.max(left, 0));
-      });
       try {
-        const outcome = await Promise.race([Promise.resolve(hook.run(deadline)).then(() => 'done' as const), expired]);
-        if (outcome === 'expired') {
+        const outcome = await within(Promise.resolve(hook.run(deadline)).then(() => 'done' as const), left);
+        if (outcome === undefined) {
           clean = false;
           this.logger.warn({ hook: hook.name }, `shutdown step "${hook.name}" did not finish within the grace period`);
         }
       } catch (err) {
         clean = false;
         this.logger.error({ err, hook: hook.name }, `shutdown step "${hook.name}" failed`);
-      } finally {
-        clearTimeout(timer);
       }
     }
     return clean;
@@ -84,18 +79,4 @@ export class Lifecycle {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-}
-
-/** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

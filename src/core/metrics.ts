@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { listen } from './net.js';
 import { cpuSeconds, processTree, rssBytes } from './proc.js';
 import { NETLAB_VERSION } from './version.js';
 
@@ -71,14 +72,14 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
     } else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
   server.keepAliveTimeout = 65_000;
-  return new Promise((resolve) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      logger.warn({ port, code: err.code }, `metrics server not started: port ${port} unavailable (${err.code ?? err.message})`);
-      resolve(undefined);
-    });
-    server.listen(port, host, () => {
+  return listen(server, { host, port }).then(
+    () => {
       logger.info({ port }, `metrics at http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/metrics`);
-      resolve(server);
-    });
-  });
+      return server;
+    },
+    (err: NodeJS.ErrnoException) => {
+      logger.warn({ port, code: err.code }, `metrics server not started: port ${port} unavailable (${err.code ?? err.message})`);
+      return undefined;
+    },
+  );
 }

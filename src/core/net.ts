@@ -1,18 +1,44 @@
 import { writeSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { sleep } from './lifecycle.js';
+import { sleep } from './async.js';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
+/** Pending-connection queue; Node's 511 overflows when thousands of clients reconnect at once (the kernel caps it at somaxconn). */
+export const LISTEN_BACKLOG = 4096;
+
+export interface ListenOptions {
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  /** Share the port with other sockets that set it too (SO_REUSEPORT; see probeReusePort). */
+  reusePort?: boolean;
+  backlog?: number;
+}
+
+/**
+ * Listens (backlog LISTEN_BACKLOG) and resolves with the port bound; rejects with the listen error
+ * (EADDRINUSE, EACCES ...). Every TCP and HTTP server of netlab listens through this.
+ */
+export function listen(server: Pick<Server, 'listen' | 'once' | 'off' | 'address'>, { host, port, reusePort = false, backlog = LISTEN_BACKLOG }: ListenOptions): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.listen({ host, port, backlog, reusePort }, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
     });
   });
 }
+
+/** Binds `port` on `host` alone for a moment and gives back the port bound: a taken one (even by a SO_REUSEPORT group) rejects with EADDRINUSE. */
+export async function claimPort(host: string, port: number): Promise<number> {
+  const server = createServer();
+  const bound = await listen(server, { host, port });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return bound;
+}
+
+/** A TCP port on `host` that was free a moment ago. */
+export const freePort = (host = '127.0.0.1'): Promise<number> => claimPort(host, 0);
 
 /** Polls `url` until it answers 200; throws after `timeoutMs` naming the last problem. */
 export async function waitForHttp(url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -40,16 +66,6 @@ export interface ReusePortSupport {
   reason?: string;
 }
 
-function listenOn(server: Server, port: number, reusePort: boolean): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port, reusePort }, () => {
-      server.off('error', reject);
-      resolve((server.address() as { port: number }).port);
-    });
-  });
-}
-
 /**
  * Asks the running Node, not its version number: two sockets try to listen on one port with
  * reusePort. A Node without the option ignores it and the second bind fails with EADDRINUSE.
@@ -58,8 +74,8 @@ export async function probeReusePort(): Promise<ReusePortSupport> {
   const first = createServer();
   const second = createServer();
   try {
-    const port = await listenOn(first, 0, true);
-    await listenOn(second, port, true);
+    const port = await listen(first, { host: '127.0.0.1', port: 0, reusePort: true });
+    await listen(second, { host: '127.0.0.1', port, reusePort: true });
     return { supported: true };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;

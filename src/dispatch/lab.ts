@@ -5,7 +5,7 @@ import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../co
 import { freePort } from '../core/net.js';
 import { writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
-import { sleep } from '../core/lifecycle.js';
+import { sleep } from '../core/async.js';
 import type { RoleContext } from '../core/role.js';
 import { auditStore, type Accounting } from './accounting.js';
 import type { StatsBody } from './protocol.js';

@@ -1,5 +1,5 @@
 import { EXIT_OK } from '../core/exit-codes.js';
-import { sleep } from '../core/lifecycle.js';
+import { sleep } from '../core/async.js';
 import { Counter, type Registry } from '../core/metrics.js';
 import type { RoleContext } from '../core/role.js';
 import { createAgent } from './http-transport.js';

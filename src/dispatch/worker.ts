@@ -1,6 +1,6 @@
 import type { Agent } from 'node:http';
 import { EXIT_TASK_CRASH } from '../core/exit-codes.js';
-import { sleep } from '../core/lifecycle.js';
+import { sleep } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
 import type { ReportResult, WorkMessage } from './protocol.js';
 import { createAgent, openStream, postJson } from './http-transport.js';

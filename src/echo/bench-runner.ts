@@ -3,7 +3,7 @@ import { availableParallelism, cpus, loadavg, platform, release } from 'node:os'
 import { join, resolve } from 'node:path';
 import { writeExperimentReport } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
-import { sleep } from '../core/lifecycle.js';
+import { sleep } from '../core/async.js';
 import { ProgressBar } from '../core/progress.js';
 import type { RoleContext } from '../core/role.js';
 import { buildBenchReport } from './bench-report.js';

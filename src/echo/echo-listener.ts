@@ -1,9 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { sleep } from '../core/async.js';
+import { listen } from '../core/net.js';
 import { serveEchoConnection, type ConnectionCounters, type EchoConnectionOptions } from './echo-connection.js';
 import { emptyStats, type EchoStats } from './echo-stats.js';
 
-/** Pending connections the kernel may queue; Linux caps it at net.core.somaxconn. */
-export const LISTEN_BACKLOG = 4096;
 /** How often a closing listener checks whether its connections are gone. */
 const CLOSE_POLL_MS = 20;
 /**
@@ -50,15 +50,7 @@ export async function startEchoListener(options: EchoListenerOptions): Promise<E
   server.maxConnections = options.maxConnections;
   server.on('drop', () => counters.rejected++);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: options.host, port: options.port, backlog: LISTEN_BACKLOG, reusePort: options.reusePort ?? false }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port = await listen(server, { host: options.host, port: options.port, reusePort: options.reusePort });
 
   return {
     server,
@@ -83,7 +75,7 @@ export async function startEchoListener(options: EchoListenerOptions): Promise<E
     async close(deadline) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.end();
-      while (sockets.size > 0 && Date.now() < deadline - CLOSE_MARGIN_MS) await new Promise((r) => setTimeout(r, CLOSE_POLL_MS));
+      while (sockets.size > 0 && Date.now() < deadline - CLOSE_MARGIN_MS) await sleep(CLOSE_POLL_MS);
       for (const socket of sockets) socket.destroy();
       await closed;
     },

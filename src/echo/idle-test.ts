@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { sleep } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
 import type { IdleResult } from './bench-results.js';
 import type { GeneratorPool } from './generator-pool.js';
@@ -42,13 +43,13 @@ export function echoOnce(host: string, port: number, size = 64): Promise<boolean
 export async function runIdleTest(pool: GeneratorPool, target: BenchTarget, host: string, connections: number, logger: Logger): Promise<IdleResult> {
   const server = await startTarget(target, host);
   try {
-    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    await sleep(IDLE_SETTLE_MS);
     const before = rssBytes(server.pid) ?? 0;
     const started = performance.now();
     const held = await pool.hold(host, server.port, connections);
     const openSeconds = (performance.now() - started) / 1000;
     logger.info({ opened: held.opened, errors: held.errors, openSeconds }, `holding ${held.opened} idle connections`);
-    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    await sleep(IDLE_SETTLE_MS);
     const after = rssBytes(server.pid) ?? 0;
     const stillServing = await echoOnce(host, server.port);
     await pool.release();

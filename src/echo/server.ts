@@ -1,10 +1,9 @@
-import { createServer } from 'node:net';
 import { UnavailableError } from '../core/errors.js';
 import type { RoleContext } from '../core/role.js';
 import { startEchoListener } from './echo-listener.js';
 import type { EchoStats } from './echo-stats.js';
 import { createClusterPool } from './cluster-model.js';
-import { probeReusePort } from '../core/net.js';
+import { claimPort, probeReusePort } from '../core/net.js';
 import type { EchoModel } from './models.js';
 import { registerEchoMetrics } from './server-metrics.js';
 import { createThreadPool } from './thread-model.js';
@@ -18,18 +17,6 @@ export interface EchoServerOptions {
   idleTimeoutMs: number;
   maxConnections: number;
   framed: boolean;
-}
-
-/** Binds the port exclusively for a moment: fails with EADDRINUSE if anyone (even a SO_REUSEPORT group) holds it. */
-function claimPort(host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      const bound = (server.address() as { port: number }).port;
-      server.close(() => resolve(bound));
-    });
-  });
 }
 
 /**

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { NETLAB_MAIN, ProcessWaitError, startProcess } from '../core/child-process.js';
+import { freePort } from '../core/net.js';
 import { MODEL_DESCRIPTIONS, type EchoModel } from './models.js';
 
 /** A server under test that did not print its listening line within this long failed to start. */
@@ -51,17 +51,6 @@ export function pythonUnavailable(python: string): string | undefined {
   } catch {
     return `${python} not found`;
   }
-}
-
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0 }, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningServer {

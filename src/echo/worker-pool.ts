@@ -1,3 +1,4 @@
+import { within } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
 import { CLOSE_MARGIN_MS } from './echo-listener.js';
 import { emptyStats, retire, sumStats, type EchoStats } from './echo-stats.js';
@@ -73,10 +74,7 @@ export class EchoWorkerPool {
     // Workers cut their connections off a margin before the pool's own deadline, the pool one margin before the role's.
     for (const slot of live) slot.handle.send({ type: 'shutdown', deadline: deadline - 2 * CLOSE_MARGIN_MS });
     const all = Promise.all(live.map((s) => s.exited));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), Math.max(0, deadline - CLOSE_MARGIN_MS - Date.now()))));
-    if ((await Promise.race([all, late])) === 'late') for (const slot of this.slots) slot?.handle.kill();
-    clearTimeout(timer);
+    if ((await within(all, deadline - CLOSE_MARGIN_MS - Date.now())) === undefined) for (const slot of this.slots) slot?.handle.kill();
     await all;
   }
 

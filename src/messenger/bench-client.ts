@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { sleep } from '../core/async.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_ORDERING_VIOLATION } from '../core/exit-codes.js';
 import { histogram, summarize, type LatencySummary } from '../core/latency-stats.js';
 import { LoadHttpConnection } from '../core/load-http-client.js';
@@ -86,7 +87,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       if (!retryable) return undefined;
       retries++;
       replica = pick(replica);
-      await new Promise((r) => setTimeout(r, RETRY_BACKOFF_MS * Math.min(attempt, 8)));
+      await sleep(RETRY_BACKOFF_MS * Math.min(attempt, 8));
     }
     return undefined;
   }

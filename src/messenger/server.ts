@@ -3,7 +3,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../core/embedded-postgres.js';
 import { NetlabError } from '../core/errors.js';
 import { createHttpApp, errorBody, readBody, serveHttp } from '../core/http.js';
-import { sleep } from '../core/lifecycle.js';
+import { sleep, withTimeout } from '../core/async.js';
 import { Counter, Gauge, Histogram } from '../core/metrics.js';
 import type { RoleContext } from '../core/role.js';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -78,7 +78,7 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
   app.get('/readyz', async (c) => {
     if (!health.available) return c.json(errorBody('database unavailable or schema not ready', 'NETLAB_ERR_DB_UNAVAILABLE'), 503);
     try {
-      await Promise.race([pool.query('SELECT 1 FROM message_clock WHERE id = 1'), sleep(READY_TIMEOUT_MS).then(() => Promise.reject(new Error('timeout')))]);
+      await withTimeout(pool.query('SELECT 1 FROM message_clock WHERE id = 1'), READY_TIMEOUT_MS, 'timeout');
       return c.json({ status: 'ready' });
     } catch (err) {
       health.report(err);

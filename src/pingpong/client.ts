@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { OptionError } from '../core/errors.js';
 import { EXIT_OK } from '../core/exit-codes.js';
 import { summarize, type LatencySummary } from '../core/latency-stats.js';
-import { sleep } from '../core/lifecycle.js';
+import { sleep, within } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
 import type { RoleContext } from '../core/role.js';
 import { PingPongClientCore } from './client-core.js';
@@ -239,7 +239,7 @@ class ClientConnection {
     this.stopping = true;
     clearTimeout(this.sendTimer);
     clearTimeout(this.retryTimer);
-    await Promise.race([this.core.whenSettled(), sleep(Math.max(0, deadline - Date.now()))]);
+    await within(this.core.whenSettled(), deadline - Date.now());
     this.core.expireAll();
     const socket = this.socket;
     if (socket && !socket.destroyed) {

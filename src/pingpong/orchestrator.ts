@@ -4,7 +4,7 @@ import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../co
 import { freePort } from '../core/net.js';
 import { reportPassed, writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
-import { sleep } from '../core/lifecycle.js';
+import { deferred, sleep } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
 import type { RoleContext } from '../core/role.js';
 import type { ClientStats } from './client.js';
@@ -63,10 +63,9 @@ export async function runPingPong(options: PingPongRunOptions, { logger, lifecyc
 
   const shared = ['--time-scale', String(options.timeScale), '--markers', options.markers, '--metrics-port', '0', '--log-level', 'info', '--grace', `${options.grace}ms`];
   const children: Child[] = [];
-  let finished!: () => void;
-  const done = new Promise<void>((r) => (finished = r));
+  const done = deferred();
   // On Ctrl-C the lifecycle waits for this run to stop its children and write its report.
-  lifecycle.onShutdown('pingpong processes', () => done);
+  lifecycle.onShutdown('pingpong processes', () => done.promise);
 
   try {
     say(text.started(startedAt));
@@ -137,7 +136,7 @@ export async function runPingPong(options: PingPongRunOptions, { logger, lifecyc
     return passed ? EXIT_OK : EXIT_FAILED;
   } finally {
     await Promise.all(children.map((c) => stopChild(c, options.grace + KILL_AFTER_MS)));
-    finished();
+    done.resolve();
   }
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
-import { sleep } from '../core/lifecycle.js';
-import { writeToSocket } from '../core/net.js';
+import { within } from '../core/async.js';
+import { listen, writeToSocket } from '../core/net.js';
 import type { Logger } from '../core/logger.js';
 import { LineDecoder } from './line-decoder.js';
 import type { ClientSession, DropReason, Peer, PingPongServerCore } from './server-core.js';
@@ -9,8 +9,6 @@ import type { ClientSession, DropReason, Peer, PingPongServerCore } from './serv
 const CLOSE_RESERVE_MS = 200;
 /** How long closing connections may take to say goodbye before they are cut. */
 const END_TIMEOUT_MS = 1000;
-/** Pending connections the kernel may queue (Linux caps it at net.core.somaxconn). */
-const LISTEN_BACKLOG = 4096;
 
 export interface TransportOptions {
   host: string;
@@ -96,15 +94,8 @@ export async function listenPingPong(core: PingPongServerCore, options: Transpor
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG, reusePort: options.reusePort ?? false }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, { host: options.host, port: options.port, reusePort: options.reusePort });
   server.on('error', (err) => logger.error({ err }, 'server error'));
-  const port = (server.address() as { port: number }).port;
 
   return {
     port,
@@ -114,14 +105,14 @@ export async function listenPingPong(core: PingPongServerCore, options: Transpor
       core.stopKeepalives();
       for (const socket of sockets) socket.pause();
       const left = deadline - Date.now() - CLOSE_RESERVE_MS;
-      await Promise.race([core.whenDrained(), sleep(Math.max(0, left))]);
+      await within(core.whenDrained(), left);
       if (core.pendingAnswers > 0) {
         logger.warn({ pending: core.pendingAnswers }, 'grace period over: answers still waiting are dropped');
         core.cancelPending();
       }
       const closed = [...sockets].map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve()))));
       for (const socket of sockets) socket.resume().end(); // resume: the peer's FIN must be read for the socket to close
-      await Promise.race([Promise.all(closed), sleep(Math.min(END_TIMEOUT_MS, Math.max(0, deadline - Date.now())))]);
+      await within(Promise.all(closed), Math.min(END_TIMEOUT_MS, deadline - Date.now()));
       for (const socket of sockets) socket.destroy();
     },
   };

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UnavailableError } from '../core/errors.js';
 import { EXIT_FAILED } from '../core/exit-codes.js';
+import { within } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
 import { probeReusePort } from '../core/net.js';
 import type { RoleContext } from '../core/role.js';
@@ -167,8 +168,7 @@ async function startThreadedServer(options: PingPongServerOptions, seed: number,
   const stopAll = async (deadline: number) => {
     stopping = true;
     for (const h of handles) h.worker.postMessage({ type: 'shutdown', deadline } satisfies ToServerThread);
-    const late = new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, deadline - Date.now())).unref());
-    if ((await Promise.race([Promise.all(handles.map((h) => h.exited)), late])) === 'late') for (const h of handles) void h.worker.terminate();
+    if ((await within(Promise.all(handles.map((h) => h.exited)), deadline - Date.now())) === undefined) for (const h of handles) void h.worker.terminate();
     await Promise.all(handles.map((h) => h.exited));
   };
   let port: number;

@@ -6,8 +6,8 @@
  * A handler never throws into amqplib: there it would close the channel (541 INTERNAL_ERROR).
  */
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { sleep } from '../core/lifecycle.js';
-import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, redactUrl, within, type Bus, type BusOptions, type BusStatus } from './bus.js';
+import { sleep, within } from '../core/async.js';
+import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, redactUrl, type Bus, type BusOptions, type BusStatus } from './bus.js';
 
 export const AMQP_EXCHANGE = 'netlab.ticks';
 /** AMQP heartbeat (seconds) unless the URL sets one: a dead peer is noticed in about twice this. */

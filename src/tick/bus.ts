@@ -86,17 +86,6 @@ export function backoffMs(attempt: number): number {
   return Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.max(0, attempt - 1));
 }
 
-/** `promise`, or undefined after `ms`, whichever comes first (for goodbyes a dead peer never answers). */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Runs `handler` on one message; whatever it throws goes to `onError`, never up into the client's reader. */
 export function dispatchSafely(handler: (body: Uint8Array) => void, body: Uint8Array, onError: (err: unknown) => void): void {
   try {

@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { sleep, within } from '../core/async.js';
 import { startNetlabProcess } from '../core/child-process.js';
 import { writeExperimentReport, reportPassed } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
@@ -88,14 +89,13 @@ async function runBus(url: string, label: string, o: TickLabOptions, files: Reco
       // app1 runs a little longer, so app2 sees it for the whole of its own run.
       const durationMs = name === 'app1' ? o.durationMs + SECOND_APP_DELAY_MS : o.durationMs;
       apps.push(startApp(['--name', name, '--peer', peer, '--bus', url, '--rate', String(o.rate), '--duration', `${durationMs}ms`, '--print', 'summary', '--channel', channel, '--warmup', `${o.warmupMs}ms`, '--json', json, '--log-level', 'info'], logFile));
-      if (name === 'app1') await new Promise((r) => setTimeout(r, SECOND_APP_DELAY_MS));
+      if (name === 'app1') await sleep(SECOND_APP_DELAY_MS);
     }
     const onAbort = () => apps.forEach((a) => a.kill());
     o.signal.addEventListener('abort', onAbort, { once: true });
-    const deadline = new Promise<'late'>((r) => setTimeout(() => r('late'), o.durationMs + APP_EXIT_SLACK_MS).unref());
-    const codes = await Promise.race([Promise.all(apps.map((a) => a.exited)), deadline]);
+    const codes = await within(Promise.all(apps.map((a) => a.exited)), o.durationMs + APP_EXIT_SLACK_MS);
     o.signal.removeEventListener('abort', onAbort);
-    if (codes === 'late') {
+    if (codes === undefined) {
       apps.forEach((a) => a.kill());
       return { label, url, status: 'ran', error: `apps did not exit within ${APP_EXIT_SLACK_MS / 1000} s of their duration` };
     }

@@ -8,8 +8,8 @@
  * an exception there would end the reader and leave a connection that looks up but delivers nothing.
  */
 import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { sleep } from '../core/lifecycle.js';
-import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, within, NATS_DEFAULT_PORT, redactUrl, type Bus, type BusOptions, type BusStatus } from './bus.js';
+import { sleep, within } from '../core/async.js';
+import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, NATS_DEFAULT_PORT, redactUrl, type Bus, type BusOptions, type BusStatus } from './bus.js';
 
 export const NATS_SUBJECT_PREFIX = 'netlab.ticks';
 /** Client pings this often so a silently dead connection (no FIN) is noticed... */

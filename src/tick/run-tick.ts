@@ -8,7 +8,7 @@ import { access, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OptionError } from '../core/errors.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
-import { sleep } from '../core/lifecycle.js';
+import { deferred, sleep, within } from '../core/async.js';
 import type { RoleContext } from '../core/role.js';
 import { brokerStartHint } from './broker-probe.js';
 import { createBus, redactUrl } from './bus.js';
@@ -92,14 +92,13 @@ export async function runTickCommand(o: TickCommandOptions, { logger, lifecycle,
   let app: TickApp | undefined;
   let connectedOnce = false;
   let lastProblem = 'no answer';
-  let markConnected!: () => void;
-  const firstConnection = new Promise<void>((resolve) => (markConnected = resolve));
+  const firstConnection = deferred();
   const bus = await createBus(url, {
     clientName: `netlab-tick-${o.name}`,
     onStatus: (s) => {
       if (s.type === 'connected') {
         connectedOnce = true;
-        markConnected();
+        firstConnection.resolve();
       } else if (s.type === 'retrying') lastProblem = s.reason;
       app?.onBusStatus(s);
     },
@@ -134,7 +133,7 @@ export async function runTickCommand(o: TickCommandOptions, { logger, lifecycle,
   // A run shorter than the connect timeout still fails if it never connected.
   const connectWaitMs = connectTimeout > 0 ? (o.duration > 0 ? Math.min(connectTimeout, o.duration) : connectTimeout) : 0;
   if (connectWaitMs > 0) {
-    await Promise.race([firstConnection, sleep(connectWaitMs, lifecycle.signal)]);
+    await within(firstConnection.promise, connectWaitMs, lifecycle.signal);
     if (!connectedOnce && !lifecycle.signal.aborted) {
       await bus.close();
       throw new BrokerUnreachableError(

@@ -87,3 +87,29 @@ describe('writeToSocket', () => {
     expect(error?.code).toBe('ERR_STREAM_WRITE_AFTER_END');
   });
 });
+
+describe('listen, claimPort, freePort', () => {
+  it('listen resolves with the port bound, with the one backlog', async () => {
+    const { listen, LISTEN_BACKLOG } = await import('../../src/core/net.js');
+    const srv = createServer();
+    servers.push(srv);
+    const port = await listen(srv, { host: '127.0.0.1', port: 0 });
+    expect(port).toBe((srv.address() as { port: number }).port);
+    expect(port).toBeGreaterThan(0);
+    expect(LISTEN_BACKLOG).toBe(4096);
+  });
+
+  it('listen rejects with EADDRINUSE on a taken port, and claimPort does too', async () => {
+    const { claimPort, freePort, listen } = await import('../../src/core/net.js');
+    const taken = createServer();
+    servers.push(taken);
+    const port = await listen(taken, { host: '127.0.0.1', port: await freePort() });
+    const other = createServer();
+    servers.push(other);
+    await expect(listen(other, { host: '127.0.0.1', port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(claimPort('127.0.0.1', port)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    taken.close();
+    await new Promise((r) => taken.once('close', r));
+    expect(await claimPort('127.0.0.1', port)).toBe(port);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { amqpConnectUrl } from '../../src/tick/amqp-bus.js';
 import { brokerAddress, brokerStartHint } from '../../src/tick/broker-probe.js';
-import { backoffMs, busKindOf, RECONNECT_MAX_MS, redactUrl, within } from '../../src/tick/bus.js';
+import { backoffMs, busKindOf, RECONNECT_MAX_MS, redactUrl } from '../../src/tick/bus.js';
 import { natsConnectionOptions } from '../../src/tick/nats-bus.js';
 import { resolveBusUrl } from '../../src/tick/run-tick.js';
 
@@ -45,10 +45,5 @@ describe('bus configuration', () => {
     expect(brokerAddress('amqps://h')).toEqual({ host: 'h', port: 5671 });
     expect(brokerStartHint('nats://127.0.0.1:4222')).toMatch(/docker run .*nats.*NATS_URL/);
     expect(brokerStartHint('amqp://g:g@127.0.0.1:5672')).toMatch(/docker run .*rabbitmq.*AMQP_URL/);
-  });
-
-  it('within() gives up on a promise that never settles', async () => {
-    expect(await within(new Promise(() => {}), 20)).toBeUndefined();
-    expect(await within(Promise.resolve(7), 1000)).toBe(7);
   });
 });
