@@ -62,6 +62,9 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
   const log: string[] = [];
   let objects: K8sObject[];
   let cluster: Cluster;
+  let newCluster: () => Promise<Cluster>;
+  /** Messages the dispatcher had done when its pod was deleted (read from Prometheus). */
+  let doneBeforeUninstall = 0;
   let pods: Pod[];
   let prometheus: Prometheus | undefined;
   let adminUrl: string;
@@ -91,7 +94,8 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
       valuesFiles: ['test/e2e/chart/runtime.values.yaml'],
       set: [`externalDatabase.url=${backends[0]!.url}`, `externalNats.url=${backends[1]!.url}`, `externalRabbitmq.url=${backends[2]!.url}`],
     });
-    cluster = await Cluster.create({ prefix, namespace: 'netlab', objects, images: [IMAGE], hostName: HOST_NAME, forwardPorts: backends.map((b) => b.port), log: (l) => log.push(l) });
+    newCluster = () => Cluster.create({ prefix, namespace: 'netlab', objects, images: [IMAGE], hostName: HOST_NAME, forwardPorts: backends.map((b) => b.port), log: (l) => log.push(l) });
+    cluster = await newCluster();
     // Prometheus watches from the start: every pod of the release, Jobs' included, as the PodMonitor
     // selects it, added as it gets its IP (the Operator's pod discovery).
     const monitor = byKind(objects, 'PodMonitor')[0]!;
@@ -225,9 +229,25 @@ describe.skipIf(unavailable !== undefined && !REQUIRED)('the chart run as the ku
   }, 300_000);
 
   it('stops every pod within its grace period: preStop, SIGTERM, exit 0', async () => {
+    const done = await prometheus!.query('max(netlab_dispatch_messages{state="done"})');
+    doneBeforeUninstall = Number(done.result[0]?.value[1] ?? 0);
     const stopped = await cluster.deleteAll();
     const bad: string[] = [];
     for (const [pod, containers] of stopped) for (const [name, r] of containers) if (r.killed || (r.code !== undefined && r.code !== 0)) bad.push(`${pod}/${name}: exit ${r.code}${r.killed ? ', killed at the end of the grace period' : ''} after ${r.seconds}s`);
     expect(bad).toEqual([]);
+  }, 180_000);
+
+  it('keeps the dispatcher\'s store on its retained volume through an uninstall and a new install', async () => {
+    // helm uninstall removes the pods and the StatefulSet; the PVC of its volumeClaimTemplate stays.
+    expect(doneBeforeUninstall).toBeGreaterThan(0);
+    await cluster.teardown(false);
+    cluster = await newCluster();
+    const dispatcher = objects.find((o) => o.kind === 'StatefulSet' && component(o) === 'dispatcher')!;
+    const [pod] = await cluster.apply([dispatcher]);
+    await pod!.ready;
+    const stats = (await (await fetch(`http://${pod!.facts.ip}:8090/stats`)).json()) as { done: number };
+    // Every message done before is still there (the store's marker and LMDB file came back with the volume).
+    expect(stats.done).toBeGreaterThanOrEqual(doneBeforeUninstall);
+    expect([...pod!.containers.values()][0]!.restarts).toBe(0);
   }, 180_000);
 });
