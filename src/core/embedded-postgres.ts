@@ -192,7 +192,8 @@ function waitReady(child: ChildProcess, logger: Logger): Promise<void> {
 }
 
 
-async function answers(url: string): Promise<boolean> {
+/** Whether a PostgreSQL at `url` accepts a connection (within 2 s). */
+export async function answers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();

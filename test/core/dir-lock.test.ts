@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadPid } from '../helpers/netlab-process.js';
 import { withFileLock } from '../../src/core/dir-lock.js';
 
 let dir: string;
@@ -13,12 +14,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A pid that surely ran and has exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((r) => child.once('exit', r));
-  return child.pid!;
-}
 
 describe('withFileLock', () => {
   it('lets one holder in at a time, the second once the first is done', async () => {

@@ -5,9 +5,8 @@ import { chmod, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postmasterPid } from '../../src/core/embedded-postgres.js';
+import { answers, postmasterPid } from '../../src/core/embedded-postgres.js';
 import { EXIT_UNAVAILABLE } from '../../src/core/exit-codes.js';
 import { freePort, startNetlab, waitForHttp, type NetlabProcess } from '../helpers/netlab-process.js';
 
@@ -37,17 +36,7 @@ async function scratchDir(prefix: string, mode = 0o755): Promise<string> {
   return dir;
 }
 
-async function answersSql(port: number): Promise<boolean> {
-  const client = new pg.Client({ connectionString: `postgres://postgres:netlab@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+const answersSql = (port: number): Promise<boolean> => answers(`postgres://postgres:netlab@127.0.0.1:${port}/postgres`);
 
 const post = (url: string, sender: string, text: string) =>
   fetch(`${url}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sender, text }) });

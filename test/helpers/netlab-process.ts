@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { startProcess, type RunningProcess } from '../../src/core/child-process.js';
@@ -33,4 +34,11 @@ export function startNetlabPerTest(): (args: string[], env?: NodeJS.ProcessEnv) 
     started.push(p);
     return p;
   };
+}
+
+/** A pid that surely ran and has exited (for stale-lock tests). */
+export async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => child.once('exit', r));
+  return child.pid!;
 }

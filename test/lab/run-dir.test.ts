@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadPid } from '../helpers/netlab-process.js';
 import { createRunDir, takeLabLock } from '../../src/lab/run-dir.js';
 
 let base: string;
@@ -14,11 +14,6 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((r) => child.once('exit', r));
-  return child.pid!;
-}
 
 describe('createRunDir', () => {
   it('gives runs started in the same second folders of their own', async () => {
