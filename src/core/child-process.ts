@@ -13,8 +13,11 @@ import { waitForHttp } from './net.js';
 
 /** The netlab CLI of this build (dist/main.js): roles that orchestrate others run them as processes of it. */
 export const NETLAB_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
-/** After the exit, how long the output pipes may take to drain (a grandchild holding them open is not waited for). */
-export const OUTPUT_DRAIN_MS = 1000;
+/**
+ * After the exit, how long the output pipes may stay silent before they count as drained: a grandchild
+ * that holds them open is not waited for, but output still arriving (a loaded machine drains slowly) is.
+ */
+export const OUTPUT_DRAIN_MS = 2000;
 /** Characters kept of a process's output by default: all of it. */
 const KEEP_ALL = Number.POSITIVE_INFINITY;
 
@@ -132,9 +135,11 @@ export function startProcess(command: string, args: readonly string[], options: 
     options.onLine?.(line, stream);
     for (const l of lineListeners) l(line);
   };
+  let lastOutput = performance.now();
   const read = (stream: ProcessStream, source: Readable) => {
     source.setEncoding('utf8');
     source.on('data', (chunk: string) => {
+      lastOutput = performance.now();
       log?.write(chunk);
       streams[stream].add(chunk, onLine(stream));
       // An unfinished line (a prompt) can match too.
@@ -158,8 +163,16 @@ export function startProcess(command: string, args: readonly string[], options: 
     };
     child.once('exit', (c, signal) => {
       code = exitCodeOf(c, signal);
-      // 'close' follows once both pipes are drained; a grandchild that holds them open is not waited for.
-      setTimeout(finish, OUTPUT_DRAIN_MS).unref();
+      // 'close' follows once both pipes are drained; a grandchild that holds them open is not waited for
+      // once they have been silent for OUTPUT_DRAIN_MS.
+      const exitedAt = performance.now();
+      const check = () => {
+        if (ended) return;
+        const quiet = performance.now() - Math.max(lastOutput, exitedAt);
+        if (quiet >= OUTPUT_DRAIN_MS) finish();
+        else setTimeout(check, OUTPUT_DRAIN_MS - quiet).unref();
+      };
+      setTimeout(check, OUTPUT_DRAIN_MS).unref();
     });
     child.once('close', (c, signal) => {
       code ??= exitCodeOf(c, signal);

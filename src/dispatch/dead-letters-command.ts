@@ -15,12 +15,18 @@ import { DispatchStore, deadLetterJson } from './store.js';
 export async function printDeadLetters(dir: string, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (!existsSync(dir)) throw new OptionError(`--data: no dispatcher store in "${dir}" (no such directory)`);
   if (checkStore(dir).state === 'new') throw new OptionError(`--data: no dispatcher store in "${dir}" (no data.mdb)`);
+  // Every line is made inside one synchronous pass: lmdb-js renews a read transaction once the event
+  // loop turns, so an iteration that awaits a slow reader's 'drain' could end early, silently (a slow
+  // pipe printed 375 of 500). The list is bounded by --max-dead-letters.
   let store: DispatchStore;
+  const lines: string[] = [];
   try {
     store = new DispatchStore(dir, { readOnly: true });
-    for (const record of store.allDeadLetters()) deadLetterJson(record);
+    for (const record of store.allDeadLetters()) lines.push(JSON.stringify(deadLetterJson(record)) + '\n');
   } catch (err) {
     throw err instanceof StoreDamagedError ? err : damagedWhileReading(dir, err);
+  } finally {
+    await store!?.root.close();
   }
   // A closed pipe (`| head`) ends the listing quietly instead of crashing on EPIPE.
   let closed = false;
@@ -31,17 +37,16 @@ export async function printDeadLetters(dir: string, out: NodeJS.WritableStream =
   out.on('error', onError);
   try {
     let count = 0;
-    for (const record of store.allDeadLetters()) {
+    for (const line of lines) {
       if (closed) break;
-      const line = JSON.stringify(deadLetterJson(record)) + '\n';
       if (!out.write(line)) await new Promise((r) => out.once('drain', r));
       count++;
     }
+    // The process exits right after: wait until what was written has reached the pipe (a pipe's writes
+    // can be asynchronous, and exit drops what is still queued).
+    if (!closed) await new Promise<void>((r) => out.write('', () => r()));
     return count;
-  } catch (err) {
-    throw damagedWhileReading(dir, err);
   } finally {
     out.off('error', onError);
-    await store.root.close();
   }
 }

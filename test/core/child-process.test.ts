@@ -75,7 +75,8 @@ describe('startProcess', () => {
   });
 
   it('waitFor resolves on a line printed later and finds one printed before', async () => {
-    const p = node("console.log('one'); process.on('SIGUSR2', () => { console.log('two'); console.error('three'); }); setInterval(() => {}, 1000);");
+    // The handler first: the parent sends the signal as soon as it reads 'one'.
+    const p = node("process.on('SIGUSR2', () => { console.log('two'); console.error('three'); }); console.log('one'); setInterval(() => {}, 1000);");
     expect(await p.waitFor(/^one$/)).toBe('one');
     const later = p.waitFor((line) => line === 'three');
     p.child.kill('SIGUSR2');
