@@ -51,7 +51,7 @@ export function errorBody(message: string, code?: string): { error: string; code
  * A Hono app with what every HTTP role shares: JSON errors from one handler, request metrics,
  * `GET /metrics`, and 503 for new requests once shutdown begins.
  */
-export function createHttpApp({ logger, registry, lifecycle }: HttpAppOptions): { app: Hono; inFlight: () => number } {
+export function createHttpApp({ logger, registry, lifecycle }: HttpAppOptions): { app: Hono; inFlight: () => number; zeroRouteMetrics: () => void } {
   const app = new Hono();
   let inFlight = 0;
   const requests = new Counter({
@@ -109,9 +109,15 @@ export function createHttpApp({ logger, registry, lifecycle }: HttpAppOptions): 
 
   app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 
+  // A route's latency series exists from the first scrape, not from its first request: rate() then has
+  // samples before traffic starts, and a dashboard shows 0 where it would show nothing.
+  const zeroRouteMetrics = () => {
+    for (const r of app.routes) if (r.method !== 'ALL') duration.zero({ route: r.path, method: r.method });
+  };
+
   app.notFound((c) => c.json(errorBody(`no route for ${c.req.method} ${c.req.path}`, 'NETLAB_ERR_NOT_FOUND'), 404));
   app.onError((err, c) => errorResponse(c, err, logger));
-  return { app, inFlight: () => inFlight };
+  return { app, inFlight: () => inFlight, zeroRouteMetrics };
 }
 
 function errorResponse(c: Context, err: unknown, logger: Logger): Response {

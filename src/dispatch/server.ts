@@ -103,7 +103,7 @@ export async function startDispatcher(options: DispatcherOptions, context: RoleC
     writeMarker(options.data, { records, bytes: dataBytes(options.data), createdAt });
   });
 
-  const { app, inFlight } = createHttpApp({ logger, registry, lifecycle });
+  const { app, inFlight, zeroRouteMetrics } = createHttpApp({ logger, registry, lifecycle });
   const streams = new Set<SSEStreamingApi>();
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -172,6 +172,7 @@ export async function startDispatcher(options: DispatcherOptions, context: RoleC
   }, options.pingMs);
   ping.unref();
 
+  zeroRouteMetrics();
   const server = await serveHttp(app, { port: options.port, host: options.host, logger, lifecycle, inFlight });
   lock.setPort(listeningPort(server));
   // Runs before the HTTP drain (hooks run last-registered first): fail open leases, end streams, commit.

@@ -73,7 +73,7 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
     },
   });
 
-  const { app, inFlight } = createHttpApp({ logger, registry, lifecycle });
+  const { app, inFlight, zeroRouteMetrics } = createHttpApp({ logger, registry, lifecycle });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (!health.available) return c.json(errorBody('database unavailable or schema not ready', 'NETLAB_ERR_DB_UNAVAILABLE'), 503);
@@ -106,6 +106,7 @@ export async function startMessenger(options: MessengerOptions, { logger, lifecy
     health.stop();
     await store.drained();
   });
+  zeroRouteMetrics();
   const server = await serveHttp(app, { port: options.port, host: options.host, logger, lifecycle, inFlight });
 
   // The schema is created or upgraded in the background so /healthz answers at once and the
