@@ -6,10 +6,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/core/net.js';
 import { component, render } from '../chart/helm.js';
@@ -19,8 +20,10 @@ const NATS_SERVER = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }
 const hasNats = NATS_SERVER.status === 0;
 if (!hasNats) console.log('[chart backends] skipped: no nats-server binary (apt-get install nats-server)');
 const READY_TIMEOUT_MS = 30_000;
+// CI (.ci/run) installs the servers: there a missing one fails its check instead of skipping it.
+const REQUIRED = process.env.NETLAB_REQUIRE_BROKERS === '1';
 
-describe.skipIf(!hasNats)('the in-chart NATS with the real nats-server', () => {
+describe.skipIf(!hasNats && !REQUIRED)('the in-chart NATS with the real nats-server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'netlab-chart-nats-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -119,4 +122,123 @@ describe.skipIf(!PG_BIN || !asRoot)('the in-chart PostgreSQL with the real serve
       expect(r.stdout).toMatch(/accepting connections/);
     }
   });
+});
+
+/**
+ * The in-chart RabbitMQ with Debian's server (3.10; the chart's image is 4.1, docs/kubernetes.md): the
+ * ConfigMap's rabbitmq.conf and enabled_plugins as the config directory, the StatefulSet's environment
+ * (its user, the password from its Secret), and the URL the tick pods are given, with only the ports moved
+ * away from this machine's own RabbitMQ (and its Erlang node name and distribution port).
+ */
+const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+const hasRabbitmq = existsSync(RABBITMQ_SERVER);
+if (!hasRabbitmq) console.log('[chart backends] RabbitMQ check skipped: no rabbitmq-server (apt-get install rabbitmq-server)');
+const RABBITMQ_START_TIMEOUT_MS = 90_000;
+
+describe.skipIf(!hasRabbitmq && !REQUIRED)('the in-chart RabbitMQ with the real server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netlab-chart-rabbitmq-'));
+  let server: ReturnType<typeof spawn> | undefined;
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts with the ConfigMap, creates the chart\'s user only, serves AMQP to the tick pods\' URL and metrics on its port', async () => {
+    const objects = render({ name: 'default values' });
+    const sts = objects.find((o) => o.kind === 'StatefulSet' && component(o) === 'rabbitmq')!;
+    const config = objects.find((o) => o.kind === 'ConfigMap' && component(o) === 'rabbitmq')!;
+    const secret = objects.find((o) => o.kind === 'Secret' && component(o) === 'rabbitmq')!;
+    const c = sts.spec.template.spec.containers[0];
+    const port = (name: string) => (c.ports as { name: string; containerPort: number }[]).find((p) => p.name === name)!.containerPort;
+    expect(c.startupProbe.tcpSocket.port).toBe('amqp');
+    const configMount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => m.name === 'config')!.mountPath;
+    expect(configMount).toBe('/etc/rabbitmq');
+
+    const [amqpPort, metricsPort, distPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const conf = config.data['rabbitmq.conf'] as string;
+    expect(conf).toContain(`listeners.tcp.default = ${port('amqp')}`);
+    expect(conf).toContain(`prometheus.tcp.port = ${port('metrics')}`);
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(join(dir, 'etc', 'rabbitmq.conf'), conf.replace(`listeners.tcp.default = ${port('amqp')}`, `listeners.tcp.default = ${amqpPort}`).replace(`prometheus.tcp.port = ${port('metrics')}`, `prometheus.tcp.port = ${metricsPort}`));
+    writeFileSync(join(dir, 'etc', 'enabled_plugins'), config.data.enabled_plugins as string);
+
+    const password = Buffer.from(secret.data.password as string, 'base64').toString();
+    const vars = new Map<string, string>();
+    for (const e of c.env as { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]) {
+      if (e.valueFrom) expect(e.valueFrom.secretKeyRef).toEqual({ name: secret.metadata.name, key: 'password' });
+      vars.set(e.name, e.value ?? password);
+    }
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    const logs = join(dir, 'log');
+    const nodeName = `netlab-chart-${process.pid}@localhost`;
+    server = spawn(RABBITMQ_SERVER, [], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        ...Object.fromEntries(vars),
+        // Moved from the container's paths: the data volume is HOME there, the ConfigMap /etc/rabbitmq.
+        HOME: home,
+        RABBITMQ_MNESIA_BASE: join(home, 'mnesia'),
+        RABBITMQ_LOG_BASE: logs,
+        RABBITMQ_CONFIG_FILE: join(dir, 'etc', 'rabbitmq.conf'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'etc', 'enabled_plugins'),
+        RABBITMQ_NODENAME: nodeName,
+        RABBITMQ_DIST_PORT: String(distPort),
+      },
+    });
+    let console = '';
+    server.stdout!.setEncoding('utf8').on('data', (s: string) => (console += s));
+    server.stderr!.setEncoding('utf8').on('data', (s: string) => (console += s));
+    // log.console = true: the startup is on the container's output, where `kubectl logs` reads it.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`RabbitMQ did not start:\n${console.slice(-3000)}`)), RABBITMQ_START_TIMEOUT_MS);
+      const check = () => {
+        if (/Server startup complete/.test(console)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      server!.stdout!.on('data', check);
+      server!.once('exit', (code) => reject(new Error(`RabbitMQ exited ${code}:\n${console.slice(-3000)}`)));
+    });
+    expect(console).toContain(`started TCP listener on [::]:${amqpPort}`);
+    expect(console).toContain(`Created user '${vars.get('RABBITMQ_DEFAULT_USER')}'`);
+    expect(console).not.toContain("Created user 'guest'");
+    // log.file = false: no log file but the upgrade category's, which RabbitMQ before 3.11 writes anyway; the
+    // chart gives its directory a writable volume, as the root filesystem is read-only.
+    expect(existsSync(logs) ? readdirSync(logs).filter((f) => f !== `${nodeName}_upgrade.log`) : []).toEqual([]);
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+    const logMount = (c.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => m.mountPath === '/var/log/rabbitmq');
+    expect(logMount, 'a writable volume at /var/log/rabbitmq').toBeDefined();
+    expect(logMount!.readOnly).toBeFalsy();
+    expect((sts.spec.template.spec.volumes as { name: string; emptyDir?: object }[]).find((v) => v.name === logMount?.name)?.emptyDir).toBeDefined();
+
+    // The URL the tick pods get, with $(NETLAB_AMQP_PASSWORD) from the same Secret, reaches it and moves a message.
+    const tick = objects.find((o) => o.kind === 'Deployment' && (o.spec.template.spec.containers[0].env as { name: string }[]).some((e) => e.name === 'NETLAB_AMQP_PASSWORD'))!;
+    const tickEnv = tick.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const url = expand(tickEnv.find((e) => e.value?.startsWith('amqp://'))!.value!, new Map([['NETLAB_AMQP_PASSWORD', password]]));
+    const local = url.replace(/@[^/@:]+:5672$/, `@127.0.0.1:${amqpPort}`);
+    expect(local).not.toBe(url);
+    const connection = await amqp.connect(local);
+    try {
+      const channel = await connection.createChannel();
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      channel.sendToQueue(queue, Buffer.from('tick'));
+      const got = await new Promise<string>((resolve) => void channel.consume(queue, (m) => m && resolve(m.content.toString()), { noAck: true }));
+      expect(got).toBe('tick');
+    } finally {
+      await connection.close();
+    }
+    // The image's guest/guest defaults are gone: only the chart's user gets in.
+    await expect(amqp.connect(`amqp://guest:guest@127.0.0.1:${amqpPort}`)).rejects.toThrow(/ACCESS_REFUSED|403/);
+
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^rabbitmq_connections_opened_total/m);
+  }, RABBITMQ_START_TIMEOUT_MS + 30_000);
 });
