@@ -2,50 +2,8 @@ import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.js';
 import type { DispatchEngine, EngineObserver } from './engine.js';
 import { MESSAGE_STATES } from './protocol.js';
 
-/** The dispatcher's Prometheus metrics; the returned observer feeds the counters and histograms. */
-export function dispatcherMetrics(registry: Registry, engine: () => DispatchEngine | undefined): EngineObserver {
-  new Gauge({
-    name: 'netlab_dispatch_messages',
-    help: 'Messages by state (queued, leased, done, dead).',
-    labelNames: ['state'],
-    registers: [registry],
-    collect() {
-      const stats = engine()?.stats();
-      if (stats) for (const state of MESSAGE_STATES) this.set({ state }, stats[state]);
-    },
-  });
-  new Gauge({
-    name: 'netlab_dispatch_clients_connected',
-    help: 'Clients with an open /task stream.',
-    registers: [registry],
-    collect() {
-      this.set(engine()?.stats().clients ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'netlab_dispatch_clients_free',
-    help: 'Connected clients without an unreported batch (waiting to be served).',
-    registers: [registry],
-    collect() {
-      this.set(engine()?.stats().free ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'netlab_dispatch_oldest_lease_age_seconds',
-    help: 'Age of the oldest open lease.',
-    registers: [registry],
-    collect() {
-      this.set(engine()?.oldestLeaseSeconds() ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'netlab_dispatch_generation_credit',
-    help: 'Messages that may be generated now: --generation-credit plus done, less queued, leased and abandoned.',
-    registers: [registry],
-    collect() {
-      this.set(engine()?.generationCreditLeft() ?? 0);
-    },
-  });
+/** The dispatcher's counters and histograms, fed by the returned observer: give it to the engine when opening it. */
+export function dispatcherObserver(registry: Registry): EngineObserver {
   const generated = new Counter({ name: 'netlab_dispatch_messages_generated_total', help: 'Messages generated.', registers: [registry] });
   const leases = new Counter({ name: 'netlab_dispatch_attempts_total', help: 'Attempts started (messages leased to a client).', registers: [registry] });
   const done = new Counter({ name: 'netlab_dispatch_messages_done_total', help: 'Messages reported done.', registers: [registry] });
@@ -84,4 +42,50 @@ export function dispatcherMetrics(registry: Registry, engine: () => DispatchEngi
     batchEnded: (seconds, reported) => batchSeconds.observe({ reported: String(reported) }, seconds),
     committed: (seconds) => commitSeconds.observe(seconds),
   };
+}
+
+/** The dispatcher's gauges, read from `engine` at each scrape: registered once the engine is open. */
+export function dispatcherGauges(registry: Registry, engine: DispatchEngine): void {
+  new Gauge({
+    name: 'netlab_dispatch_messages',
+    help: 'Messages by state (queued, leased, done, dead).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const stats = engine.stats();
+      for (const state of MESSAGE_STATES) this.set({ state }, stats[state]);
+    },
+  });
+  new Gauge({
+    name: 'netlab_dispatch_clients_connected',
+    help: 'Clients with an open /task stream.',
+    registers: [registry],
+    collect() {
+      this.set(engine.stats().clients);
+    },
+  });
+  new Gauge({
+    name: 'netlab_dispatch_clients_free',
+    help: 'Connected clients without an unreported batch (waiting to be served).',
+    registers: [registry],
+    collect() {
+      this.set(engine.stats().free);
+    },
+  });
+  new Gauge({
+    name: 'netlab_dispatch_oldest_lease_age_seconds',
+    help: 'Age of the oldest open lease.',
+    registers: [registry],
+    collect() {
+      this.set(engine.oldestLeaseSeconds());
+    },
+  });
+  new Gauge({
+    name: 'netlab_dispatch_generation_credit',
+    help: 'Messages that may be generated now: --generation-credit plus done, less queued, leased and abandoned.',
+    registers: [registry],
+    collect() {
+      this.set(engine.generationCreditLeft());
+    },
+  });
 }

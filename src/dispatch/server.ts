@@ -8,7 +8,7 @@ import { EXIT_FAILED } from '../core/exit-codes.js';
 import { createHttpApp, listeningPort, readBody, serveHttp } from '../core/http.js';
 import type { RoleContext } from '../core/role.js';
 import { DEFAULT_ABANDONED_WINDOW_MS, DEFAULT_GENERATION_CREDIT, DEFAULT_MAX_DEAD_LETTERS, DispatchEngine, type ClientHandle } from './engine.js';
-import { dispatcherMetrics } from './metrics.js';
+import { dispatcherGauges, dispatcherObserver } from './metrics.js';
 import { formatSseEvent, MAX_REPORT_BYTES, parseBatchSize, parseDeadLetterQuery, parseReportBody, SSE_PING } from './protocol.js';
 import { createRandom } from '../core/prng.js';
 import { checkStore, damagedWhileReading, DATA_FILE, ensureDataDir, writeMarker } from './store-check.js';
@@ -49,11 +49,11 @@ async function openCheckedStore(options: DispatcherOptions, context: RoleContext
   let store: DispatchStore | undefined;
   try {
     const check = checkStore(options.data);
-    let engineRef: DispatchEngine | undefined;
-    const observer = dispatcherMetrics(context.registry, () => engineRef);
+    const observer = dispatcherObserver(context.registry);
+    let engine: DispatchEngine;
     try {
       store = new DispatchStore(options.data);
-      engineRef = await DispatchEngine.open({
+      engine = await DispatchEngine.open({
         store,
         logger: context.logger,
         leaseMs: options.leaseMs,
@@ -70,14 +70,15 @@ async function openCheckedStore(options: DispatcherOptions, context: RoleContext
           process.exit(EXIT_FAILED);
         },
       });
+      dispatcherGauges(context.registry, engine);
       await store.committed;
     } catch (err) {
       throw err instanceof StoreDamagedError ? err : damagedWhileReading(options.data, err);
     }
     const createdAt = check.state === 'existing' ? check.marker?.createdAt : undefined;
-    writeMarker(options.data, { records: recordCount(engineRef), bytes: dataBytes(options.data), createdAt });
+    writeMarker(options.data, { records: recordCount(engine), bytes: dataBytes(options.data), createdAt });
     context.logger.info({ data: options.data, lock: lock.kind, store: check.state }, `store ${options.data} locked (${lock.kind}) and checked`);
-    return { store, engine: engineRef, lock, createdAt: createdAt ?? new Date().toISOString() };
+    return { store, engine, lock, createdAt: createdAt ?? new Date().toISOString() };
   } catch (err) {
     await store?.root.close().catch(() => undefined);
     lock.release();

@@ -7,7 +7,7 @@
  */
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { sleep, within } from '../core/async.js';
-import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, redactUrl, type Bus, type BusOptions, type BusStatus } from './bus.js';
+import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, redactUrl, StatusListeners, type Bus, type BusOptions, type BusStatus, type BusStatusListener } from './bus.js';
 
 export const AMQP_EXCHANGE = 'netlab.ticks';
 /** AMQP heartbeat (seconds) unless the URL sets one: a dead peer is noticed in about twice this. */
@@ -37,6 +37,7 @@ export class AmqpBus implements Bus {
   private session: Session | undefined;
   private readonly handlers = new Map<string, (body: Uint8Array) => void>();
   private readonly stopping = new AbortController();
+  private readonly statusListeners = new StatusListeners();
   private running: Promise<void> | undefined;
   private everConnected = false;
 
@@ -58,6 +59,10 @@ export class AmqpBus implements Bus {
 
   subscribe(key: string, handler: (body: Uint8Array) => void): void {
     this.handlers.set(key, handler);
+  }
+
+  onStatus(listener: BusStatusListener): () => void {
+    return this.statusListeners.add(listener);
   }
 
   start(): void {
@@ -85,7 +90,7 @@ export class AmqpBus implements Bus {
   }
 
   private emit(status: BusStatus): void {
-    this.options.onStatus?.(status);
+    this.statusListeners.emit(status);
   }
 
   /** Connects, waits for the connection to die, and starts over; until close(). */

@@ -1,9 +1,10 @@
 /**
  * The message bus as the tick app sees it: publish bytes under a key, receive bytes for a key, and
- * hear about the connection. Each broker lives behind this in its own transport file; the URL
- * scheme picks one. A bus connects and reconnects by itself, forever, and `publish` never blocks:
- * it hands the bytes to the client's buffer, or returns false while disconnected (ticks are
- * perishable: one held back through an outage would only arrive stale).
+ * hear about the connection (`onStatus`, subscribed to once the bus exists). Each broker lives
+ * behind this in its own transport file; the URL scheme picks one. A bus connects and reconnects
+ * by itself, forever, and `publish` never blocks: it hands the bytes to the client's buffer, or
+ * returns false while disconnected (ticks are perishable: one held back through an outage would
+ * only arrive stale).
  */
 
 export const BusKind = { Nats: 'nats', Amqp: 'amqp' } as const;
@@ -32,10 +33,11 @@ export type BusStatus =
   /** The broker ended a subscription while the connection stayed up; the bus starts it again. */
   | { type: 'subscription-lost'; key: string; reason: string };
 
+export type BusStatusListener = (status: BusStatus) => void;
+
 export interface BusOptions {
   /** Shows up in broker connection lists. */
   clientName: string;
-  onStatus?: (status: BusStatus) => void;
 }
 
 export interface Bus {
@@ -50,6 +52,11 @@ export interface Bus {
    * A handler that throws loses that one message, never the subscription ('handler-failed').
    */
   subscribe(key: string, handler: (body: Uint8Array) => void): void;
+  /**
+   * Calls `listener` with every status from now on, in order, until the returned function is called.
+   * Subscribe before start() to hear the first connection.
+   */
+  onStatus(listener: BusStatusListener): () => void;
   /** Starts connecting in the background; never rejects (failures are retried and reported). */
   start(): void;
   /** Hands `body` to the client; false when it could not (not connected, or the client refused). */
@@ -84,6 +91,22 @@ export function redactUrl(url: string): string {
 /** Wait before connect attempt `attempt` (1-based): exponential from RECONNECT_MIN_MS, capped. */
 export function backoffMs(attempt: number): number {
   return Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.max(0, attempt - 1));
+}
+
+/** The status listeners of one bus: what both transports' onStatus and emit use. */
+export class StatusListeners {
+  private readonly listeners = new Set<BusStatusListener>();
+
+  add(listener: BusStatusListener): () => void {
+    // Wrapped, so the same function added twice is two subscriptions and each unsubscribe ends one.
+    const entry: BusStatusListener = (status) => listener(status);
+    this.listeners.add(entry);
+    return () => void this.listeners.delete(entry);
+  }
+
+  emit(status: BusStatus): void {
+    for (const listener of this.listeners) listener(status);
+  }
 }
 
 /** Runs `handler` on one message; whatever it throws goes to `onError`, never up into the client's reader. */

@@ -9,7 +9,7 @@
  */
 import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { sleep, within } from '../core/async.js';
-import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, NATS_DEFAULT_PORT, redactUrl, type Bus, type BusOptions, type BusStatus } from './bus.js';
+import { backoffMs, BusKind, CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, dispatchSafely, errorText, NATS_DEFAULT_PORT, redactUrl, StatusListeners, type Bus, type BusOptions, type BusStatus, type BusStatusListener } from './bus.js';
 
 export const NATS_SUBJECT_PREFIX = 'netlab.ticks';
 /** Client pings this often so a silently dead connection (no FIN) is noticed... */
@@ -38,6 +38,7 @@ export class NatsBus implements Bus {
   /** Subscriptions ended in a row per key, for the backoff before subscribing again. */
   private readonly resubscribeAttempts = new Map<string, number>();
   private readonly stopping = new AbortController();
+  private readonly statusListeners = new StatusListeners();
   private isConnected = false;
   private reconnectAttempt = 0;
   private connecting: Promise<void> | undefined;
@@ -66,6 +67,10 @@ export class NatsBus implements Bus {
     this.handlers.set(key, handler);
   }
 
+  onStatus(listener: BusStatusListener): () => void {
+    return this.statusListeners.add(listener);
+  }
+
   start(): void {
     this.connecting ??= this.connectUntilUp();
   }
@@ -90,7 +95,7 @@ export class NatsBus implements Bus {
   }
 
   private emit(status: BusStatus): void {
-    this.options.onStatus?.(status);
+    this.statusListeners.emit(status);
   }
 
   private async connectUntilUp(): Promise<void> {

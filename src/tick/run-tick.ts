@@ -89,21 +89,17 @@ export async function runTickCommand(o: TickCommandOptions, { logger, lifecycle,
   if (problems.length) throw new OptionError(problems.join('\n'));
   if (o.json) await assertWritable(o.json);
 
-  let app: TickApp | undefined;
+  const bus = await createBus(url, { clientName: `netlab-tick-${o.name}` });
   let connectedOnce = false;
   let lastProblem = 'no answer';
   const firstConnection = deferred();
-  const bus = await createBus(url, {
-    clientName: `netlab-tick-${o.name}`,
-    onStatus: (s) => {
-      if (s.type === 'connected') {
-        connectedOnce = true;
-        firstConnection.resolve();
-      } else if (s.type === 'retrying') lastProblem = s.reason;
-      app?.onBusStatus(s);
-    },
+  const stopWatchingStart = bus.onStatus((s) => {
+    if (s.type === 'connected') {
+      connectedOnce = true;
+      firstConnection.resolve();
+    } else if (s.type === 'retrying') lastProblem = s.reason;
   });
-  app = new TickApp({
+  const app = new TickApp({
     name: o.name,
     peer: o.peer,
     rate: o.rate,
@@ -120,9 +116,8 @@ export async function runTickCommand(o: TickCommandOptions, { logger, lifecycle,
   logger.info({ name: o.name, peer: o.peer, bus: bus.displayUrl, rate: o.rate, channel: o.channel }, `${o.name} ticking ${o.rate}/s on ${bus.displayUrl}, listening for ${o.peer}`);
   const startedMs = performance.now();
   app.start();
-  const running = app;
   lifecycle.onShutdown('tick app', async () => {
-    const result = await running.stop();
+    const result = await app.stop();
     if (o.json) {
       await mkdir(dirname(o.json), { recursive: true });
       await writeFile(o.json, JSON.stringify(result, null, 2) + '\n');
@@ -132,14 +127,13 @@ export async function runTickCommand(o: TickCommandOptions, { logger, lifecycle,
   const connectTimeout = o.connectTimeout ?? 0;
   // A run shorter than the connect timeout still fails if it never connected.
   const connectWaitMs = connectTimeout > 0 ? (o.duration > 0 ? Math.min(connectTimeout, o.duration) : connectTimeout) : 0;
-  if (connectWaitMs > 0) {
-    await within(firstConnection.promise, connectWaitMs, lifecycle.signal);
-    if (!connectedOnce && !lifecycle.signal.aborted) {
-      await bus.close();
-      throw new BrokerUnreachableError(
-        `no broker at ${redactUrl(url)} answered within ${(connectWaitMs / 1000).toFixed(1)} s (${lastProblem}); ${brokerStartHint(url)} (or --connect-timeout 0 to wait for it)`,
-      );
-    }
+  if (connectWaitMs > 0) await within(firstConnection.promise, connectWaitMs, lifecycle.signal);
+  stopWatchingStart();
+  if (connectWaitMs > 0 && !connectedOnce && !lifecycle.signal.aborted) {
+    await bus.close();
+    throw new BrokerUnreachableError(
+      `no broker at ${redactUrl(url)} answered within ${(connectWaitMs / 1000).toFixed(1)} s (${lastProblem}); ${brokerStartHint(url)} (or --connect-timeout 0 to wait for it)`,
+    );
   }
   if (o.duration <= 0) return undefined;
   await sleep(Math.max(0, o.duration - (performance.now() - startedMs)), lifecycle.signal);

@@ -79,6 +79,7 @@ export class TickApp {
   private subscriptionLosses = 0;
   private startedAtUs = 0;
   private stopped: Promise<TickRunResult> | undefined;
+  private unsubscribeStatus: (() => void) | undefined;
 
   constructor(private readonly o: TickAppOptions) {
     this.clock = o.clock ?? nowUs;
@@ -92,8 +93,8 @@ export class TickApp {
     if (o.metrics) initTickMetrics(o.metrics, o.bus.kind, this.direction);
   }
 
-  /** The status handler to give the bus when creating it. */
-  readonly onBusStatus = (status: BusStatus): void => {
+  /** What the bus says about its connection: logs, metrics and the run's disconnect counts. */
+  private onBusStatus(status: BusStatus): void {
     const { logger, bus, metrics } = this.o;
     const labels = { bus: bus.kind };
     if (status.type === 'connected') {
@@ -122,12 +123,13 @@ export class TickApp {
       metrics?.connected.set(labels, 0);
       logger.warn({ bus: bus.displayUrl, attempt: status.attempt, delayMs: status.delayMs, reason: status.reason }, `broker at ${bus.displayUrl} not reachable (${status.reason}); retrying in ${status.delayMs} ms (attempt ${status.attempt})`);
     }
-  };
+  }
 
-  /** Subscribes to the peer's ticks and starts connecting (start() does this, then ticks). */
+  /** Listens to the bus's status, subscribes to the peer's ticks and starts connecting (start() does this, then ticks). */
   attach(): void {
     const { bus, channel, peer, metrics } = this.o;
     metrics?.connected.set({ bus: bus.kind }, 0);
+    this.unsubscribeStatus ??= bus.onStatus((status) => this.onBusStatus(status));
     bus.subscribe(tickKey(channel, peer), (body) => this.onMessage(body));
     bus.start();
     this.startedAtUs = this.clock();
@@ -283,6 +285,7 @@ export class TickApp {
         `${this.o.name} done: received ${result.received}, lost ${result.lost}, rejected ${result.rejected}${reasons.length ? ` (${reasons.join(', ')})` : ''}, disconnects ${result.disconnects}, subscription losses ${result.subscription_losses}${this.o.bus.subscribed ? '' : '; NOT subscribed to the peer at the end'}`,
       );
       await this.o.bus.close();
+      this.unsubscribeStatus?.();
       this.o.metrics?.connected.set({ bus: this.o.bus.kind }, 0);
       return result;
     })();

@@ -19,7 +19,8 @@ for (const gate of gates) {
     async function open(url: string, listenKey: string) {
       const statuses: BusStatus[] = [];
       const received: string[] = [];
-      const bus: Bus = await createBus(url, { clientName: 'netlab-tick-test', onStatus: (s) => statuses.push(s) });
+      const bus: Bus = await createBus(url, { clientName: 'netlab-tick-test' });
+      bus.onStatus((s) => statuses.push(s));
       bus.subscribe(listenKey, (body) => received.push(new TextDecoder().decode(body)));
       bus.start();
       cleanup.push(() => bus.close());
@@ -83,11 +84,34 @@ for (const gate of gates) {
       expect(a.bus.subscribed).toBe(true);
     });
 
+    it('status listeners come and go after the bus exists: each hears the real disconnect until it unsubscribes', async () => {
+      const proxy = await startTcpProxy(gate.url);
+      cleanup.push(() => proxy.close());
+      const ch = randomChannel('listeners');
+      const a = await open(proxy.rewrite(gate.url), `${ch}.app2`);
+      await until(() => a.bus.connected, 'connected');
+      // Subscribed after start and after the first connection: it hears what comes from then on.
+      const late: BusStatus[] = [];
+      const stopLate = a.bus.onStatus((s) => late.push(s));
+      const gone: BusStatus[] = [];
+      a.bus.onStatus((s) => gone.push(s))();
+      proxy.cut();
+      await until(() => late.some((s) => s.type === 'disconnected'), 'the late listener to hear the disconnect');
+      expect(a.statuses.filter((s) => s.type === 'disconnected')).toHaveLength(late.filter((s) => s.type === 'disconnected').length);
+      stopLate();
+      const heardBeforeRestore = late.length;
+      proxy.restore();
+      await until(() => a.statuses.at(-1)?.type === 'connected', 'the first listener to hear the reconnect', RESUME_WITHIN_MS);
+      expect(late).toHaveLength(heardBeforeRestore);
+      expect(gone).toEqual([]);
+    });
+
     it('a handler that throws loses that one message, never the subscription or the connection', async () => {
       const ch = randomChannel('throw');
       const statuses: BusStatus[] = [];
       const received: string[] = [];
-      const a: Bus = await createBus(gate.url, { clientName: 'netlab-tick-test', onStatus: (s) => statuses.push(s) });
+      const a: Bus = await createBus(gate.url, { clientName: 'netlab-tick-test' });
+      a.onStatus((s) => statuses.push(s));
       a.subscribe(`${ch}.app2`, (body) => {
         const text = new TextDecoder().decode(body);
         // What prom-client threw at a dt of -Infinity, reaching the client's reader.

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../helpers/logger.js';
-import { BusKind, type Bus, type BusStatus } from '../../src/tick/bus.js';
+import { BusKind, StatusListeners, type Bus, type BusStatus, type BusStatusListener } from '../../src/tick/bus.js';
 import { encodeTick } from '../../src/tick/protocol.js';
 import { Registry } from '../../src/core/metrics.js';
+import { createTickMetrics } from '../../src/tick/metrics.js';
 import { createTickRejections, TickApp, tickKey } from '../../src/tick/tick-app.js';
 import { parseSummaryLine } from '../../src/tick/tick-stats.js';
 
@@ -17,7 +18,14 @@ class LoopbackBus implements Bus {
   get subscribed() {
     return this.connected;
   }
-  onStatus?: (s: BusStatus) => void;
+  private readonly statusListeners = new StatusListeners();
+  onStatus(listener: BusStatusListener) {
+    return this.statusListeners.add(listener);
+  }
+  /** What a real bus would report about its connection. */
+  status(s: BusStatus) {
+    this.statusListeners.emit(s);
+  }
   readonly handlers = new Map<string, (b: Uint8Array) => void>();
   /** Messages "in flight": delivered by deliver(). */
   readonly inFlight: { key: string; body: Uint8Array }[] = [];
@@ -178,14 +186,34 @@ describe('TickApp (pure, on a loopback bus with a manual clock)', () => {
     expect(lines).toEqual(['dt=0.000']);
     expect(app.result().rejected_by_reason['handler-error']).toBe(1);
     // The bus reports a handler that threw past its own guard the same way.
-    app.onBusStatus({ type: 'handler-failed', key: 'c.app2', reason: 'boom' });
+    bus.status({ type: 'handler-failed', key: 'c.app2', reason: 'boom' });
     expect(app.result().rejected_by_reason['handler-error']).toBe(2);
   });
 
   it('counts a subscription the broker ended and says so at the end', () => {
     const { a } = pair();
-    a.app.onBusStatus({ type: 'subscription-lost', key: 'c.app2', reason: 'consumer cancelled by the broker' });
+    a.bus.status({ type: 'subscription-lost', key: 'c.app2', reason: 'consumer cancelled by the broker' });
     expect(a.app.result().subscription_losses).toBe(1);
+  });
+
+  it('hears the bus status it subscribed to: disconnects counted, the connected gauge follows, nothing after stop', async () => {
+    const registry = new Registry();
+    const bus = new LoopbackBus([]);
+    let now = 1_800_000_000_000_000;
+    const app = new TickApp({ name: 'app1', peer: 'app2', rate: 100, channel: 'c', print: 'none', summaryEveryMs: 0, spinUs: 0, bus, logger: silentLogger, clock: () => now, metrics: createTickMetrics(registry) });
+    const connectedGauge = async () => (await registry.getSingleMetric('netlab_tick_bus_connected')!.get()).values[0]?.value;
+    app.attach();
+    bus.status({ type: 'connected', reconnect: false });
+    expect(await connectedGauge()).toBe(1);
+    bus.status({ type: 'disconnected', reason: 'lost connection' });
+    expect(await connectedGauge()).toBe(0);
+    now += 1_000_000;
+    bus.status({ type: 'connected', reconnect: true });
+    expect(await connectedGauge()).toBe(1);
+    expect(app.result().disconnects).toBe(1);
+    await app.stop();
+    bus.status({ type: 'disconnected', reason: 'after the run' });
+    expect(app.result().disconnects).toBe(1);
   });
 
   it('--print summary prints summaries only; --print none prints nothing', () => {
