@@ -1,5 +1,5 @@
+import { messengerExperiment } from '../messenger/lab.js';
 import type { Experiment } from './experiment.js';
-import { messengerExperiment } from './messenger-experiment.js';
 import { reportingExperiment } from './reporting-experiment.js';
 
 /**

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExperimentReport } from '../core/experiment-report.js';
-import type { Experiment, ExperimentContext, ExperimentName } from './experiment.js';
+import type { ExperimentContext } from '../core/experiment.js';
+import type { Experiment, ExperimentName } from './experiment.js';
 
 /**
  * An experiment whose own orchestrating role does the work and writes an ExperimentReport with

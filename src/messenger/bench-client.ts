@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { sleep } from '../core/async.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_ORDERING_VIOLATION } from '../core/exit-codes.js';
 import { histogram, summarize, type LatencySummary } from '../core/latency-stats.js';
-import { LoadHttpConnection } from '../core/load-http-client.js';
 import type { Logger } from '../core/logger.js';
 import { ProgressBar } from '../core/progress.js';
+import { LoadHttpConnection } from './load-http-client.js';
 import type { MessageView } from './protocol.js';
 import { verifyResponses, type AnsweredRequest, type VerifyResult } from './verify.js';
 

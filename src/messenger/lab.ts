@@ -1,27 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../core/embedded-postgres.js';
+import type { Experiment, ExperimentContext } from '../core/experiment.js';
 import type { ExperimentReport } from '../core/experiment-report.js';
 import { freePort, waitForHttp } from '../core/net.js';
-import type { Experiment, ExperimentContext } from './experiment.js';
+import type { BenchResult } from './bench-client.js';
 
+/** How long each replica has to answer /readyz after it is started. */
 const READY_TIMEOUT_MS = 60_000;
 
-interface BenchJson {
-  requests: number;
-  ok: number;
-  failed: number;
-  retries: number;
-  totalSeconds: number;
-  throughput: number;
-  perReplica: Record<string, { requests: number; throughput: number }>;
-  latencyMs: { mean: number; p50: number; p95: number; p99: number; max: number };
-  latencyHistogramMs: { le: number | null; count: number }[];
-  verify?: { violations: number; examples: string[] };
-}
-
-/** Two messenger replicas on one PostgreSQL (embedded unless DATABASE_URL is set), loaded by the bench with --verify. */
-export const messengerExperiment: Experiment = {
+/**
+ * The messenger's experiment for `netlab lab`: two replicas on one PostgreSQL (embedded unless
+ * DATABASE_URL is set) loaded by the bench with --verify; replicas and bench are `netlab` processes
+ * started through the lab's context, so the lab stops them with everything else.
+ */
+export const messengerExperiment: Experiment<'messenger'> = {
   name: 'messenger',
   title: 'Messenger: gap-free order across 2 replicas',
   async run(ctx: ExperimentContext): Promise<ExperimentReport> {
@@ -52,7 +45,7 @@ export const messengerExperiment: Experiment = {
       });
       const benchCode = await bench.exited;
       const stopCodes = await Promise.all(replicas.map((r) => r.stop('SIGTERM')));
-      const r = JSON.parse(await readFile(jsonFile, 'utf8')) as BenchJson;
+      const r = JSON.parse(await readFile(jsonFile, 'utf8')) as BenchResult;
       const l = r.latencyMs;
       return {
         experiment: 'messenger',
