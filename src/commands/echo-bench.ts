@@ -1,8 +1,8 @@
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
-import { runEchoBench } from '../echo/bench-runner.js';
-import { defaultLoadSplit } from '../echo/generator-pool.js';
-import { MAX_MESSAGE_BYTES } from '../echo/message.js';
+import { runEchoBench } from '../echo/bench/bench-runner.js';
+import { defaultLoadSplit } from '../echo/bench/generator-pool.js';
+import { MAX_MESSAGE_BYTES } from '../echo/bench/message.js';
 import { ECHO_MODELS } from '../echo/models.js';
 import { summaryOf } from './index.js';
 

@@ -1,8 +1,8 @@
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
-import { runEchoLoad } from '../echo/load-client.js';
-import { MAX_MESSAGE_BYTES } from '../echo/message.js';
+import { runEchoLoad } from '../echo/bench/load-client.js';
+import { MAX_MESSAGE_BYTES } from '../echo/bench/message.js';
 import { summaryOf } from './index.js';
 
 export default defineRole({

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { opt } from '../core/options.js';
 import { defineRole } from '../core/role.js';
 import { ECHO_MODELS } from '../echo/models.js';
-import { startEchoServer } from '../echo/server.js';
+import { startEchoServer } from '../echo/server/server.js';
 import { summaryOf } from './index.js';
 
 export default defineRole({

@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resultsSchema } from '../../src/echo/bench-results.js';
+import { resultsSchema } from '../../src/echo/bench/bench-results.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
 import { probeReusePort } from '../../src/core/net.js';
-import { pythonUnavailable } from '../../src/echo/target-server.js';
+import { pythonUnavailable } from '../../src/echo/bench/target-server.js';
 import { startNetlab } from '../helpers/netlab-process.js';
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

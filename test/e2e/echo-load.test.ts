@@ -1,6 +1,7 @@
 /** `netlab echo-load` against a real echo-server, and against a server whose echo is wrong. */
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listen } from '../../src/core/net.js';
 import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 
 const start = startNetlabPerTest();
@@ -34,10 +35,9 @@ describe('echo-load', () => {
   });
 
   it('exits 1 when the echo is not the bytes it sent', async () => {
-    const port = await freePort();
     const liar = createServer((s) => s.on('data', (c: Buffer) => s.write(Buffer.from(c).reverse())));
     servers.push(liar);
-    await new Promise<void>((r) => liar.listen(port, '127.0.0.1', () => r()));
+    const port = await listen(liar, { host: '127.0.0.1', port: 0 });
     const load = start(['echo-load', `--port=${port}`, '--connections=1', '--rate=50', '--size=64', '--duration=1s']);
     expect(await load.exited).toBe(1);
     expect(load.output()).toMatch(/"mismatch":[1-9]/);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cpuSeconds, machineCpu, processTree, ResourceSampler, rssBytes } from '../../src/echo/proc-sampler.js';
+import { cpuSeconds, machineCpu, processTree, ResourceSampler, rssBytes } from '../../../src/echo/bench/proc-sampler.js';
 
 /** A parent process with one child that burns CPU and holds 40 MB: the cluster model's shape. */
 const BUSY_FAMILY = `

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildBenchReport } from '../../src/echo/bench-report.js';
-import { RESULTS_SCHEMA, resultsSchema, type EchoCell, type EchoResults } from '../../src/echo/bench-results.js';
-import { renderCharts } from '../../src/echo/charts.js';
-import { renderHtml } from '../../src/echo/html-page.js';
+import { buildBenchReport } from '../../../src/echo/bench/bench-report.js';
+import { RESULTS_SCHEMA, resultsSchema, type EchoCell, type EchoResults } from '../../../src/echo/bench/bench-results.js';
+import { renderCharts } from '../../../src/echo/bench/charts.js';
+import { renderHtml } from '../../../src/echo/bench/html-page.js';
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { FrameCounter, type FrameEvent } from './frame-counter.js';
+import { FrameCounter, type FrameEvent } from '../wire.js';
 
 /** TCP keepalive probes start after this much silence, so a vanished peer is noticed by the kernel. */
 export const KEEPALIVE_INITIAL_DELAY_MS = 30_000;

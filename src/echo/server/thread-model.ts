@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { EchoWorkerPool, type WorkerHandle } from './worker-pool.js';
 import type { EchoWorkerConfig } from './worker-protocol.js';
 

@@ -1,7 +1,7 @@
-import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-counter.js';
+import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, writeFrameHeader } from '../wire.js';
 
 /** The largest message the bench sends (and a framed server counts). */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
+export const MAX_MESSAGE_BYTES = MAX_FRAME_BYTES;
 /** Messages of at least this many bytes carry a sequence number after the frame header. */
 const SEQUENCE_OFFSET = FRAME_HEADER_BYTES;
 const MIN_SEQUENCED_BYTES = SEQUENCE_OFFSET + 4;

@@ -1,4 +1,4 @@
-import type { ExperimentCheck, ExperimentReport } from '../core/experiment-report.js';
+import type { ExperimentCheck, ExperimentReport } from '../../core/experiment-report.js';
 import { cellLabel, formatBytes, type EchoResults } from './bench-results.js';
 
 /** What `netlab lab` reads: correctness checks, the main cell's requests/s per server, the files, the series. */

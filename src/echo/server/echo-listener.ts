@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { sleep } from '../core/async.js';
-import { listen } from '../core/net.js';
+import { sleep } from '../../core/async.js';
+import { listen } from '../../core/net.js';
 import { serveEchoConnection, type ConnectionCounters, type EchoConnectionOptions } from './echo-connection.js';
 import { emptyStats, type EchoStats } from './echo-stats.js';
 

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
-import { sleep } from '../core/async.js';
-import type { Logger } from '../core/logger.js';
+import { sleep } from '../../core/async.js';
+import type { Logger } from '../../core/logger.js';
 import type { IdleResult } from './bench-results.js';
 import type { GeneratorPool } from './generator-pool.js';
 import { buildMessage } from './message.js';

@@ -1,4 +1,4 @@
-import { clockTicksPerSecond, cpuSeconds, processTree, readProc as read, rssBytes } from '../core/proc.js';
+import { clockTicksPerSecond, cpuSeconds, processTree, readProc as read, rssBytes } from '../../core/proc.js';
 
 /** How often the sampler reads the server's RSS during a measurement. */
 export const RSS_SAMPLE_MS = 100;

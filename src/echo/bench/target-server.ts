@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NETLAB_MAIN, ProcessWaitError, startProcess } from '../core/child-process.js';
-import { freePort } from '../core/net.js';
-import { MODEL_DESCRIPTIONS, type EchoModel } from './models.js';
+import { NETLAB_MAIN, ProcessWaitError, startProcess } from '../../core/child-process.js';
+import { freePort } from '../../core/net.js';
+import { MODEL_DESCRIPTIONS, type EchoModel } from '../models.js';
 
 /** A server under test that did not print its listening line within this long failed to start. */
 export const SERVER_START_TIMEOUT_MS = 20_000;
@@ -12,7 +12,7 @@ export const SERVER_STOP_TIMEOUT_MS = 5000;
 /** Output kept from a server process, for the error message when it dies. */
 const OUTPUT_TAIL_CHARS = 2000;
 
-const BASELINE_DIR = fileURLToPath(new URL('../../bench/baselines/', import.meta.url));
+const BASELINE_DIR = fileURLToPath(new URL('../../../bench/baselines/', import.meta.url));
 
 export const PYTHON_BASELINES = {
   'python-threaded': { file: 'threaded_echo.py', description: 'Python: one thread per connection, blocking sockets (stdlib)' },

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { EchoWorkerPool, type WorkerHandle } from './worker-pool.js';
 import { WORKER_CONFIG_ENV, type EchoWorkerConfig } from './worker-protocol.js';
 

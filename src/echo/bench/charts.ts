@@ -1,4 +1,4 @@
-import { renderSvg, svgToPng, type ChartSpec } from '../core/charts.js';
+import { renderSvg, svgToPng, type ChartSpec } from '../../core/charts.js';
 import { formatBytes, type EchoResults } from './bench-results.js';
 
 /** PNG pixels per SVG pixel, so the chart stays sharp when zoomed. */

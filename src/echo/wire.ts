@@ -1,8 +1,9 @@
 /**
- * The bench's message framing, so a server started with `--framed` can count requests without
- * changing what it echoes: every message of 4 bytes or more starts with its own total length
- * (header included) as a big-endian u32. The parser takes bytes and emits events; it never
- * touches a socket.
+ * What the two halves of echo share on the wire: the bench's message framing, so a server started
+ * with `--framed` can count requests without changing what it echoes. Every message of 4 bytes or
+ * more starts with its own total length (header included) as a big-endian u32. The bench writes
+ * the header (bench/message.ts), the server counts frames (server/echo-connection.ts). The parser
+ * takes bytes and emits events; it never touches a socket.
  */
 
 export const FRAME_HEADER_BYTES = 4;

@@ -1,5 +1,5 @@
-import { within } from '../core/async.js';
-import type { Logger } from '../core/logger.js';
+import { within } from '../../core/async.js';
+import type { Logger } from '../../core/logger.js';
 import { CLOSE_MARGIN_MS } from './echo-listener.js';
 import { emptyStats, retire, sumStats, type EchoStats } from './echo-stats.js';
 import { isFromWorker, type EchoWorkerConfig, type ToWorker } from './worker-protocol.js';

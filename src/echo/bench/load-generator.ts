@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import * as hdr from 'hdr-histogram-js';
-import { sleep } from '../core/async.js';
+import { sleep } from '../../core/async.js';
 import { buildMessage, stampSequence } from './message.js';
 import type { GeneratorResult, OpenCommand, OpenResult } from './generator-protocol.js';
 

@@ -6,9 +6,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../core/logger.js';
-import { Counter, Histogram, type Registry } from '../core/metrics.js';
-import { RateLimitedLog } from '../core/rejections.js';
+import type { Logger } from '../../core/logger.js';
+import { Counter, Histogram, type Registry } from '../../core/metrics.js';
+import { RateLimitedLog } from '../../core/rejections.js';
 import { buildMessage, stampSequence } from './message.js';
 
 /** A connection that failed is opened again after this pause. */

@@ -1,4 +1,4 @@
-import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
+import { EXIT_FAILED, EXIT_OK } from '../../core/exit-codes.js';
 import { startEchoListener, type EchoListener } from './echo-listener.js';
 import { STATS_PUSH_MS, type EchoWorkerConfig, type FromWorker, type ToWorker } from './worker-protocol.js';
 

@@ -1,9 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import * as hdr from 'hdr-histogram-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEchoListener } from '../../src/echo/echo-listener.js';
-import { defaultLoadSplit } from '../../src/echo/generator-pool.js';
-import { ClosedLoopGenerator, openSockets } from '../../src/echo/load-generator.js';
+import { listen } from '../../../src/core/net.js';
+import { startEchoListener } from '../../../src/echo/server/echo-listener.js';
+import { defaultLoadSplit } from '../../../src/echo/bench/generator-pool.js';
+import { ClosedLoopGenerator, openSockets } from '../../../src/echo/bench/load-generator.js';
 
 const servers: Server[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -26,7 +27,7 @@ function misbehaving(onConnection: (socket: Socket) => void): Promise<number> {
   });
   servers.push(server);
   closers.push(async () => sockets.forEach((s) => s.destroy()));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  return listen(server, { host: '127.0.0.1', port: 0 });
 }
 
 async function runAgainst(port: number, size: number, connections = 4, requestTimeoutMs = 2000) {
