@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The netlab CLI: picks the role from argv and hands over. Roles load lazily (src/commands/index.ts) so
 // one role's dependencies (a broker client, LMDB) never slow down or break another.
+import { COMMANDS, isCommandName } from './commands/index.js';
 import { NetlabError, OptionError, UnavailableError } from './core/errors.js';
 import { EXIT_BAD_USAGE, EXIT_FAILED, EXIT_UNAVAILABLE } from './core/exit-codes.js';
-import { COMMANDS, isCommandName } from './commands/index.js';
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((r) => r.length));

@@ -3,9 +3,9 @@ import { opt } from '../core/options.js';
 import { defineRole, defineSubCommand } from '../core/role.js';
 import { printDeadLetters } from '../dispatch/dead-letters-command.js';
 import { DEFAULT_ABANDONED_WINDOW_MS, DEFAULT_GENERATION_CREDIT, DEFAULT_MAX_DEAD_LETTERS } from '../dispatch/engine.js';
-import { isStoreError } from '../dispatch/store-errors.js';
 import { DEFAULT_MAX_BATCH, DEFAULT_PORT, PING_INTERVAL_MS } from '../dispatch/protocol.js';
 import { startDispatcher } from '../dispatch/server.js';
+import { isStoreError } from '../dispatch/store-errors.js';
 import { summaryOf } from './index.js';
 
 /** `--data`, shared by the dispatcher and its dead-letters subcommand. */

@@ -4,7 +4,7 @@
 // another; this file imports none of them.
 import type { Role } from '../core/role.js';
 
-export type RoleModule = { default: Role<any> };
+export type RoleModule = { default: Role };
 
 export interface CommandEntry {
   summary: string;

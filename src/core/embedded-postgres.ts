@@ -8,8 +8,8 @@ import pg from 'pg';
 import { sleep } from './async.js';
 import { stopChild } from './child-process.js';
 import { withFileLock } from './dir-lock.js';
-import { reachableBase, reachableBinaries, reachableDataDir } from './postgres-as-root.js';
 import type { Logger } from './logger.js';
+import { reachableBase, reachableBinaries, reachableDataDir } from './postgres-as-root.js';
 
 /** Away from the system PostgreSQL's 5432, and below Linux's ephemeral ports (32768 and up), where an outgoing connection could hold it. */
 export const EMBEDDED_PG_PORT = 25432;

@@ -9,7 +9,7 @@ import { OptionError } from './errors.js';
  */
 export interface OptionSpec<T = unknown> {
   describe: string;
-  schema: z.ZodType<T, any>;
+  schema: z.ZodType<T, unknown>;
   /** value: `--x v`; switch: `--x` / `--no-x`; repeat: `--x a --x b` (env: comma-separated). */
   kind?: 'value' | 'switch' | 'repeat';
   env?: string | false;
@@ -18,7 +18,7 @@ export interface OptionSpec<T = unknown> {
   placeholder?: string;
 }
 
-export type OptionSpecs = Record<string, OptionSpec<any>>;
+export type OptionSpecs = Record<string, OptionSpec<unknown>>;
 export type OptionValues<S extends OptionSpecs> = {
   readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never;
 };
@@ -42,7 +42,7 @@ export function parseOptions<S extends OptionSpecs>(
   env: NodeJS.ProcessEnv,
   allowPositionals = false,
 ): ParsedArgs<S> {
-  const byFlag = new Map(Object.entries(specs).map(([key, spec]) => [flagName(key), key]));
+  const byFlag = new Map(Object.keys(specs).map((key) => [flagName(key), key]));
   const raw: Record<string, Raw> = {};
   const positionals: string[] = [];
   const problems: string[] = [];
@@ -124,6 +124,16 @@ function parseSwitch(text: string): boolean | string {
 }
 
 /** Helpers that build the common option schemas with their defaults. */
+/** A URL flag with one of `protocols`: optional without a default, always set with one. */
+function urlOption(describe: string, protocols: readonly string[]): OptionSpec<string | undefined>;
+function urlOption(describe: string, protocols: readonly string[], def: string): OptionSpec<string>;
+function urlOption(describe: string, protocols: readonly string[], def?: string): OptionSpec<string | undefined> {
+  const schema = urlText(protocols);
+  return def === undefined
+    ? { describe, placeholder: 'url', schema: schema.optional() }
+    : { describe, placeholder: 'url', shownDefault: def, schema: schema.default(def) };
+}
+
 export const opt = {
   int(describe: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): OptionSpec<number> {
     return { describe, shownDefault: String(def), placeholder: 'n', schema: intText(min, max).default(def) };
@@ -149,12 +159,7 @@ export const opt = {
   optionalString(describe: string, placeholder = 'text'): OptionSpec<string | undefined> {
     return { describe, placeholder, schema: z.string().min(1, 'must not be empty').optional() };
   },
-  url(describe: string, protocols: readonly string[], def?: string): OptionSpec<any> {
-    const schema = urlText(protocols);
-    return def === undefined
-      ? { describe, placeholder: 'url', schema: schema.optional() }
-      : { describe, placeholder: 'url', shownDefault: def, schema: schema.default(def) };
-  },
+  url: urlOption,
   urls(describe: string, protocols: readonly string[], def: readonly string[]): OptionSpec<string[]> {
     return {
       describe,

@@ -54,7 +54,7 @@ export function processTree(pid: number): number[] {
     const p = queue.shift()!;
     if (out.includes(p)) continue;
     out.push(p);
-    let tasks: string[] = [];
+    let tasks: string[];
     try {
       tasks = readdirSync(`/proc/${p}/task`);
     } catch {

@@ -1,7 +1,7 @@
 import { OptionError } from './errors.js';
 import { EXIT_FAILED, EXIT_OK } from './exit-codes.js';
-import type { Logger } from './logger.js';
 import { Lifecycle } from './lifecycle.js';
+import type { Logger } from './logger.js';
 import { createLogger, logFatalErrors } from './logger.js';
 import { createRegistry, serveMetrics, type Registry } from './metrics.js';
 import { opt, parseOptions, renderHelp, type OptionSpecs, type OptionValues } from './options.js';
@@ -39,7 +39,7 @@ export interface Role<S extends OptionSpecs = OptionSpecs> {
   /** The role's own flags; every role also has `commonOptions`. */
   options: S;
   /** `netlab <role> <name> [flags]` runs the subcommand named `name` instead, with its own flags. */
-  subCommands?: readonly Role<any>[];
+  subCommands?: readonly Role[];
   run(options: OptionValues<S> & CommonOptions, context: RoleContext): Promise<number | undefined>;
 }
 

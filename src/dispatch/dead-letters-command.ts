@@ -18,7 +18,7 @@ export async function printDeadLetters(dir: string, out: NodeJS.WritableStream =
   // Every line is made inside one synchronous pass: lmdb-js renews a read transaction once the event
   // loop turns, so an iteration that awaits a slow reader's 'drain' could end early, silently (a slow
   // pipe printed 375 of 500). The list is bounded by --max-dead-letters.
-  let store: DispatchStore;
+  let store: DispatchStore | undefined;
   const lines: string[] = [];
   try {
     store = new DispatchStore(dir, { readOnly: true });
@@ -26,7 +26,7 @@ export async function printDeadLetters(dir: string, out: NodeJS.WritableStream =
   } catch (err) {
     throw err instanceof StoreDamagedError ? err : damagedWhileReading(dir, err);
   } finally {
-    await store!?.root.close();
+    await store?.root.close();
   }
   // A closed pipe (`| head`) ends the listing quietly instead of crashing on EPIPE.
   let closed = false;

@@ -1,8 +1,8 @@
 import { NetlabError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { uniformInt as randomInt, type Random } from '../core/prng.js';
 import { Fifo } from './fifo.js';
 import { FAILURE_REASONS, formatMessageEvent, MAX_PERIOD, MIN_PERIOD, type FailureReason, type ReportResult, type StatsBody } from './protocol.js';
-import { uniformInt as randomInt, type Random } from '../core/prng.js';
 import type { DispatchStore, MessageRecord } from './store.js';
 import { newXid } from './xid.js';
 
@@ -289,7 +289,8 @@ export class DispatchEngine {
       this.live.delete(record.id);
       this.deadCount++;
       this.options.observer?.dead?.(1);
-      store.putMessage(record);
+      // Committed in order with the dead letter, whose promise the caller awaits.
+      void store.putMessage(record);
       let last = store.putDeadLetter(deadLetterOf(record, now));
       this.deadOrder.push(record.id);
       if (isAbandoned(record)) {
@@ -306,9 +307,9 @@ export class DispatchEngine {
   /** Removes the oldest dead letters beyond --max-dead-letters, with their message records. */
   private evictExcess(): Promise<boolean> | undefined {
     let evicted = 0;
-    let last: Promise<boolean> | undefined;
     while (this.deadOrder.length > this.maxDeadLetters) {
-      last = this.options.store.evict(this.deadOrder.shift()!);
+      // Its commit is awaited through the putEvicted below: lmdb commits writes in order.
+      void this.options.store.evict(this.deadOrder.shift()!);
       this.deadCount--;
       evicted++;
     }
@@ -391,7 +392,8 @@ export class DispatchEngine {
         const record = this.generate(now);
         generated++;
         this.fresh.push(record.id);
-        store.putMessage(record);
+        // Committed in order before the putGenerated below, whose failure is fatal.
+        void store.putMessage(record);
       }
     }
     if (generated) {

@@ -1,11 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../core/child-process.js';
-import { freePort } from '../core/net.js';
-import { writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
-import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { sleep } from '../core/async.js';
+import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../core/child-process.js';
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
+import { writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
+import { freePort } from '../core/net.js';
 import type { RoleContext } from '../core/role.js';
 import { auditStore, type Accounting } from './accounting.js';
 import type { StatsBody } from './protocol.js';
@@ -244,8 +244,8 @@ async function waitReady(url: string, child: RunningProcess): Promise<void> {
   try {
     await child.waitForHttp(`${url}/readyz`, READY_TIMEOUT_MS);
   } catch (err) {
-    if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`dispatcher exited with code ${err.exitCode} before it was ready`);
-    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`dispatcher not ready within ${READY_TIMEOUT_MS} ms`);
+    if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`dispatcher exited with code ${err.exitCode} before it was ready`, { cause: err });
+    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`dispatcher not ready within ${READY_TIMEOUT_MS} ms`, { cause: err });
     throw err;
   }
 }

@@ -75,7 +75,7 @@ export function ensureDataDir(dir: string): void {
     if (up === existing) break;
     existing = up;
   }
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = statSync(existing).isDirectory();
   } catch (err) {

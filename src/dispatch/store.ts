@@ -98,7 +98,8 @@ export class DispatchStore {
 
   /** Removes a dead message and its dead letter (the retention limit's eviction). */
   evict(id: string): Promise<boolean> {
-    this.messages.remove(id);
+    // Committed in order with the dead letter's removal, whose promise is returned.
+    void this.messages.remove(id);
     return (this.lastWrite = this.deadLetters.remove(id));
   }
 

@@ -1,9 +1,9 @@
-import { EXIT_OK } from '../core/exit-codes.js';
 import { sleep } from '../core/async.js';
+import { EXIT_OK } from '../core/exit-codes.js';
 import { Counter, type Registry } from '../core/metrics.js';
+import { createRandom, type Random } from '../core/prng.js';
 import type { RoleContext } from '../core/role.js';
 import { createAgent } from './http-transport.js';
-import { createRandom, type Random } from '../core/prng.js';
 import { addStats, newWorkerStats, Worker } from './worker.js';
 
 export interface WorkerCommandOptions {

@@ -1,10 +1,10 @@
 import type { Agent } from 'node:http';
-import { EXIT_TASK_CRASH } from '../core/exit-codes.js';
 import { sleep } from '../core/async.js';
+import { EXIT_TASK_CRASH } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
-import type { ReportResult, WorkMessage } from './protocol.js';
-import { createAgent, openStream, postJson } from './http-transport.js';
 import { uniformInt as randomInt, type Random } from '../core/prng.js';
+import { createAgent, openStream, postJson } from './http-transport.js';
+import type { ReportResult, WorkMessage } from './protocol.js';
 import { SseParser } from './sse-parser.js';
 
 /** Batch size when --batchsize is not given: uniform over these, both ends possible (the exercise). */

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { ExperimentReport } from '../core/experiment-report.js';
 import { EXIT_FAILED, EXIT_OK, exitCodeForSignal } from '../core/exit-codes.js';
+import type { ExperimentReport } from '../core/experiment-report.js';
 import { routeTerminalLogs } from '../core/logger.js';
 import type { RoleContext } from '../core/role.js';
 import { ChildSet } from './child-processes.js';

@@ -4,8 +4,10 @@
  * else one. (The rules of sindresorhus/string-width, cut down to what a status line can hold.)
  */
 
-// CSI (colours, cursor moves) and OSC (hyperlinks) sequences.
+// CSI (colours, cursor moves) and OSC (hyperlinks) sequences; the control characters are the point.
+// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/y;
+// eslint-disable-next-line no-control-regex
 const ZERO_WIDTH = /[\p{Mn}\p{Me}\p{Cf}\u200b\u0000-\u001f\u007f-\u009f]/u;
 const EMOJI = /\p{Extended_Pictographic}/u;
 

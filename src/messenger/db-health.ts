@@ -63,16 +63,17 @@ export class DatabaseHealth {
 
   startProbe(): void {
     if (this.probing || this.stopped) return;
+    // A failed probe schedules the next; tick itself never rejects.
     const tick = async () => {
       try {
         await this.pool.query('SELECT 1 FROM message_clock WHERE id = 1');
         this.probing = undefined;
         this.markUp();
       } catch {
-        if (!this.stopped) this.probing = setTimeout(tick, PROBE_INTERVAL_MS);
+        if (!this.stopped) this.probing = setTimeout(() => void tick(), PROBE_INTERVAL_MS);
       }
     };
-    this.probing = setTimeout(tick, 0);
+    this.probing = setTimeout(() => void tick(), 0);
   }
 
   stop(): void {

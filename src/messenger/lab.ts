@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../core/embedded-postgres.js';
-import type { Experiment, ExperimentContext } from '../core/experiment.js';
 import type { ExperimentReport } from '../core/experiment-report.js';
+import type { Experiment, ExperimentContext } from '../core/experiment.js';
 import { freePort, waitForHttp } from '../core/net.js';
 import type { BenchResult } from './bench-client.js';
 

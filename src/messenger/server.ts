@@ -1,9 +1,9 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { sleep, withTimeout } from '../core/async.js';
 import { startEmbeddedPostgres } from '../core/embedded-postgres.js';
 import { NetlabError } from '../core/errors.js';
 import { createHttpApp, errorBody, readBody, serveHttp } from '../core/http.js';
-import { sleep, withTimeout } from '../core/async.js';
 import { Counter, Gauge, Histogram } from '../core/metrics.js';
 import type { RoleContext } from '../core/role.js';
 import { PrismaClient } from '../generated/prisma/client.js';

@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { sleep, within } from '../core/async.js';
 import { OptionError } from '../core/errors.js';
 import { EXIT_OK } from '../core/exit-codes.js';
 import { summarize, type LatencySummary } from '../core/latency-stats.js';
-import { sleep, within } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
+import { deriveSeed, mulberry32, randomSeed, uniform, type Random } from '../core/prng.js';
 import type { RoleContext } from '../core/role.js';
 import { PingPongClientCore } from './client-core.js';
 import { epochNow } from './clock.js';
@@ -13,7 +14,6 @@ import { NO_LOG, openEventLog, type EventLog } from './log-file.js';
 import { MARKER_SETS, type MarkerSetName } from './log-format.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { checkRange } from './options.js';
-import { deriveSeed, mulberry32, randomSeed, uniform, type Random } from '../core/prng.js';
 
 export interface PingPongClientOptions {
   host: string;

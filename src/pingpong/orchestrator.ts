@@ -1,17 +1,17 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../core/child-process.js';
-import { freePort } from '../core/net.js';
-import { reportPassed, writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
-import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
 import { deferred, sleep } from '../core/async.js';
+import { ProcessWaitError, startNetlabProcess, type RunningProcess } from '../core/child-process.js';
+import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
+import { reportPassed, writeExperimentReport, type ExperimentReport } from '../core/experiment-report.js';
 import type { Logger } from '../core/logger.js';
+import { freePort } from '../core/net.js';
+import { deriveSeed, randomSeed } from '../core/prng.js';
 import type { RoleContext } from '../core/role.js';
 import type { ClientStats } from './client.js';
 import { consoleText } from './console-text.js';
-import { MARKER_SETS, type MarkerSetName } from './log-format.js';
+import { MARKER_SETS } from './log-format.js';
 import { checkRange } from './options.js';
-import { deriveSeed, randomSeed } from '../core/prng.js';
 import { analyzeRun } from './run-analysis.js';
 import { LISTENING_MESSAGE, type PingPongServerOptions } from './server.js';
 
@@ -182,8 +182,8 @@ async function waitForListening(server: Child, logger: Logger): Promise<void> {
   try {
     await server.process.waitFor((line) => logEntry(line)?.msg?.startsWith(LISTENING_MESSAGE) ?? false, SERVER_START_TIMEOUT_MS);
   } catch (err) {
-    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`the server did not start listening within ${SERVER_START_TIMEOUT_MS} ms`);
-    if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`the server exited with code ${err.exitCode} before it accepted connections`);
+    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`the server did not start listening within ${SERVER_START_TIMEOUT_MS} ms`, { cause: err });
+    if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`the server exited with code ${err.exitCode} before it accepted connections`, { cause: err });
     throw err;
   }
   logger.debug('server is accepting connections');

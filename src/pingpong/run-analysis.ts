@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { histogram, percentile } from '../core/latency-stats.js';
 import type { ExperimentCheck } from '../core/experiment-report.js';
+import { histogram, percentile } from '../core/latency-stats.js';
 import type { ClientStats } from './client.js';
 import { elapsedMs, logLineParser, type LogEntry, type Markers } from './log-format.js';
 
@@ -38,7 +38,7 @@ interface ParsedLog {
 }
 
 function readLog(file: string, parse: (text: string) => LogEntry | undefined): ParsedLog {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
@@ -82,7 +82,11 @@ export function analyzeRun(input: RunInput): RunAnalysis {
   // 3. The counter: PONG numbers unique, keepalive numbers distinct from them, the union 0..max with no gap.
   const serverPongs = new Map<number, Extract<LogEntry, { kind: 'answered' }>>();
   let duplicateK = 0;
-  for (const e of server.entries) if (e.kind === 'answered') (serverPongs.has(e.k) ? duplicateK++ : serverPongs.set(e.k, e));
+  for (const e of server.entries) {
+    if (e.kind !== 'answered') continue;
+    if (serverPongs.has(e.k)) duplicateK++;
+    else serverPongs.set(e.k, e);
+  }
   const keepaliveKs = new Set<number>();
   for (const log of clients) for (const e of log.entries) if (e.kind === 'keepalive') keepaliveKs.add(e.k);
   const clash = [...keepaliveKs].filter((k) => serverPongs.has(k));

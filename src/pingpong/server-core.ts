@@ -1,7 +1,7 @@
+import { uniform, type Random } from '../core/prng.js';
 import type { LineEvent } from './line-decoder.js';
 import type { EventLog } from './log-file.js';
 import { serverAnsweredLine, serverIgnoredLine, type Markers } from './log-format.js';
-import { uniform, type Random } from '../core/prng.js';
 import { keepaliveText, parseClientLine, pongText, type BadLineReason } from './protocol.js';
 import type { SharedServerState } from './shared-state.js';
 

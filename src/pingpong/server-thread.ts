@@ -5,13 +5,13 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { EXIT_OK } from '../core/exit-codes.js';
 import { createLogger } from '../core/logger.js';
 import { mulberry32 } from '../core/prng.js';
+import { RateLimitedLog } from '../core/rejections.js';
 import { LogFile, NO_LOG } from './log-file.js';
-import { PingPongServerCore } from './server-core.js';
 import { serverSettings } from './options.js';
+import { PingPongServerCore } from './server-core.js';
+import { listenPingPong } from './server-transport.js';
 import type { PingPongServerOptions } from './server.js';
 import { SharedServerState, badLineStat, droppedStat, requestStat } from './shared-state.js';
-import { listenPingPong } from './server-transport.js';
-import { RateLimitedLog } from '../core/rejections.js';
 
 export interface ServerThreadConfig {
   index: number;

@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { within } from '../core/async.js';
-import { listen, writeToSocket } from '../core/net.js';
 import type { Logger } from '../core/logger.js';
+import { listen, writeToSocket } from '../core/net.js';
 import { LineDecoder } from './line-decoder.js';
 import type { ClientSession, DropReason, Peer, PingPongServerCore } from './server-core.js';
 

@@ -1,22 +1,22 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { within } from '../core/async.js';
 import { UnavailableError } from '../core/errors.js';
 import { EXIT_FAILED } from '../core/exit-codes.js';
-import { within } from '../core/async.js';
 import type { Logger } from '../core/logger.js';
 import { probeReusePort } from '../core/net.js';
+import { deriveSeed, mulberry32, randomSeed } from '../core/prng.js';
+import { RateLimitedLog } from '../core/rejections.js';
 import type { RoleContext } from '../core/role.js';
 import { openEventLog } from './log-file.js';
 import { serverMetrics, type ServerMetrics } from './metrics.js';
 import { checkRange, serverSettings, type ServerBehaviourOptions } from './options.js';
-import { deriveSeed, mulberry32, randomSeed } from '../core/prng.js';
 import { BAD_LINE_REASONS } from './protocol.js';
 import { DROP_REASONS, PingPongServerCore } from './server-core.js';
-import { SharedServerState, badLineStat, droppedStat, requestStat } from './shared-state.js';
 import type { FromServerThread, ServerThreadConfig, ToServerThread } from './server-thread.js';
 import { listenPingPong } from './server-transport.js';
-import { RateLimitedLog } from '../core/rejections.js';
+import { SharedServerState, badLineStat, droppedStat, requestStat } from './shared-state.js';
 
 export interface PingPongServerOptions extends ServerBehaviourOptions {
   host: string;

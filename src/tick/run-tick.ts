@@ -6,9 +6,9 @@
  */
 import { access, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { deferred, sleep, within } from '../core/async.js';
 import { OptionError } from '../core/errors.js';
 import { EXIT_FAILED, EXIT_OK } from '../core/exit-codes.js';
-import { deferred, sleep, within } from '../core/async.js';
 import type { RoleContext } from '../core/role.js';
 import { brokerStartHint } from './broker-probe.js';
 import { createBus, redactUrl } from './bus.js';

@@ -4,8 +4,8 @@
  * of manifest-checks.ts, for several combinations of values.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import * as autoscalingV2 from 'kubernetes-models/autoscaling/v2';
 import * as appsV1 from 'kubernetes-models/apps/v1';
+import * as autoscalingV2 from 'kubernetes-models/autoscaling/v2';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as coreV1 from 'kubernetes-models/v1';

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadPid } from '../helpers/netlab-process.js';
 import { withFileLock } from '../../src/core/dir-lock.js';
+import { deadPid } from '../helpers/netlab-process.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,8 +3,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/core/net.js';
 import { postmasterPid, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/core/embedded-postgres.js';
+import { freePort } from '../../src/core/net.js';
 import { silentLogger } from '../helpers/logger.js';
 
 let dir: string;

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
 import { RateLimitedLog, Rejections } from '../../src/core/rejections.js';
 
 function capture() {

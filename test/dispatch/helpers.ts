@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { Lifecycle } from '../../src/core/lifecycle.js';
 import { createRegistry } from '../../src/core/metrics.js';
 import { auditStore, type Accounting, type AuditOptions } from '../../src/dispatch/accounting.js';
@@ -153,7 +153,7 @@ export class StreamClient {
   }
 }
 
-export async function report(url: string, client: string, body: unknown, how: 'header' | 'query' | 'cookie' = 'header'): Promise<{ status: number; body: any }> {
+export async function report(url: string, client: string, body: unknown, how: 'header' | 'query' | 'cookie' = 'header'): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   let target = `${url}/report`;
   if (how === 'header') headers['x-client-id'] = client;

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRandom } from '../../src/core/prng.js';
 import { EXIT_TASK_CRASH } from '../../src/core/exit-codes.js';
+import { createRandom } from '../../src/core/prng.js';
 import { MAX_RANDOM_BATCH, MIN_RANDOM_BATCH, Worker, type WorkerOptions } from '../../src/dispatch/worker.js';
 import { silentLogger } from '../helpers/logger.js';
 import { settle, startTestDispatcher, type TestDispatcher } from './helpers.js';

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resultsSchema } from '../../src/echo/bench/bench-results.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
 import { probeReusePort } from '../../src/core/net.js';
+import { resultsSchema } from '../../src/echo/bench/bench-results.js';
 import { pythonUnavailable } from '../../src/echo/bench/target-server.js';
 import { startNetlab } from '../helpers/netlab-process.js';
 

@@ -18,7 +18,7 @@ describe('echo-load', () => {
     const load = start(['echo-load', `--port=${port}`, '--connections=3', '--rate=20', '--size=100', '--duration=3s', `--metrics-port=${metricsPort}`, '--metrics-host=127.0.0.1']);
     await load.waitFor(/echo load: 3 connections/);
     // Wait for the first echoes to show in the metrics (an event, not a time).
-    let scrape = '';
+    let scrape: string;
     for (;;) {
       scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       if (/^netlab_echo_load_echoed_total\{[^}]*\} [1-9]/m.test(scrape)) break;

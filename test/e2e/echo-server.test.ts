@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildMessage } from '../../src/echo/bench/message.js';
 import { EXIT_UNAVAILABLE } from '../../src/core/exit-codes.js';
 import { probeReusePort } from '../../src/core/net.js';
-import { ECHO_MODELS, type EchoModel } from '../../src/echo/models.js';
+import { buildMessage } from '../../src/echo/bench/message.js';
 import { processTree } from '../../src/echo/bench/proc-sampler.js';
+import { ECHO_MODELS, type EchoModel } from '../../src/echo/models.js';
 import { connectTo, ECHO_SIZES, pattern, readBytes, SPLIT_PIECES, waitUntil, writeInPieces } from '../echo/server/echo-client.js';
 import { freePort, MAIN, startNetlab, type NetlabProcess } from '../helpers/netlab-process.js';
 

@@ -44,7 +44,7 @@ describe('messenger with the database stopped and restarted under load', () => {
       for (let i = 0; running; i++) {
         const text = `w${w}-${i}`;
         const started = performance.now();
-        let status = 0;
+        let status: number;
         try {
           const res = await fetch(`${url}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sender: `s${w % 3}`, text }) });
           status = res.status;

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import { MARKER_SETS, logLineParser, type LogEntry } from '../../src/pingpong/log-format.js';
+import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 
 // Every process a test starts is stopped after it, even when the test fails half-way.
 const startNetlab = startNetlabPerTest();

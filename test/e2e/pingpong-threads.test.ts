@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_UNAVAILABLE } from '../../src/core/exit-codes.js';
-import { probeReusePort } from '../../src/core/net.js';
-import { MAIN, freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
+import { probeReusePort } from '../../src/core/net.js';
 import { MARKER_SETS, logLineParser } from '../../src/pingpong/log-format.js';
+import { MAIN, freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import { metricValue, tcpPeer, type TcpPeer } from '../pingpong/tcp-peer.js';
 
 // pingpong-server --threads N: the connections spread over worker threads that share the port; the

@@ -3,10 +3,10 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 import type { ExperimentReport } from '../../src/core/experiment-report.js';
 import type { ClientStats } from '../../src/pingpong/client.js';
 import { MARKER_SETS, logLineParser, timeOfDayMs } from '../../src/pingpong/log-format.js';
+import { freePort, startNetlabPerTest } from '../helpers/netlab-process.js';
 
 // Every process a test starts is stopped after it, even when the test fails half-way.
 const startNetlab = startNetlabPerTest();

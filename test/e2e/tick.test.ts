@@ -3,11 +3,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startNetlab, type NetlabProcess } from '../helpers/netlab-process.js';
 import { createBus } from '../../src/tick/bus.js';
 import { decodeTick, encodeTick, type Tick } from '../../src/tick/protocol.js';
 import type { TickRunResult } from '../../src/tick/tick-app.js';
 import { parseSummaryLine } from '../../src/tick/tick-stats.js';
+import { freePort, startNetlab, type NetlabProcess } from '../helpers/netlab-process.js';
 import { brokerGates, randomChannel, startTcpProxy, until } from '../tick/brokers.js';
 
 const gates = await brokerGates();

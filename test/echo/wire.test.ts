@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FrameCounter, MAX_FRAME_BYTES, type FrameEvent } from '../../src/echo/wire.js';
 import { buildMessage } from '../../src/echo/bench/message.js';
+import { FrameCounter, MAX_FRAME_BYTES, type FrameEvent } from '../../src/echo/wire.js';
 
 function feed(chunks: Uint8Array[]): FrameEvent[] {
   const counter = new FrameCounter();

@@ -39,7 +39,7 @@ export async function inspectPage(chromium: string, file: string): Promise<PageF
   const fromBrowser = proc.stdio[4] as NodeJS.ReadableStream;
   let buffer = '';
   let nextId = 1;
-  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const eventWaiters: { method: string; resolve: () => void }[] = [];
   fromBrowser.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
@@ -60,21 +60,22 @@ export async function inspectPage(chromium: string, file: string): Promise<PageF
       }
     }
   });
-  const send = (method: string, params: object = {}, sessionId?: string): Promise<any> =>
-    new Promise((resolve, reject) => {
+  /** One DevTools protocol call; `T` is the shape of its result, as the protocol documents it. */
+  const send = <T = unknown>(method: string, params: object = {}, sessionId?: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
       const id = nextId++;
-      pending.set(id, { resolve, reject });
+      pending.set(id, { resolve: (v) => resolve(v as T), reject });
       toBrowser.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + '\0');
     });
   const timer = setTimeout(() => proc.kill('SIGKILL'), PAGE_TIMEOUT_MS);
   try {
-    const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
-    const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
+    const { targetId } = await send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
+    const { sessionId } = await send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
     await send('Page.enable', {}, sessionId);
     const loaded = new Promise<void>((resolve) => eventWaiters.push({ method: 'Page.loadEventFired', resolve }));
     await send('Page.navigate', { url: pathToFileURL(file).href }, sessionId);
     await loaded;
-    const { result } = await send(
+    const { result } = await send<{ result: { value: unknown } }>(
       'Runtime.evaluate',
       {
         returnByValue: true,

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadPid } from '../helpers/netlab-process.js';
 import { createRunDir, takeLabLock } from '../../src/lab/run-dir.js';
+import { deadPid } from '../helpers/netlab-process.js';
 
 let base: string;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MARKER_SETS, logLineParser } from '../../src/pingpong/log-format.js';
 import { mulberry32 } from '../../src/core/prng.js';
+import { MARKER_SETS, logLineParser } from '../../src/pingpong/log-format.js';
 import { PingPongServerCore, decideAnswer, type ServerObserver, type ServerSettings } from '../../src/pingpong/server-core.js';
 import { FakePeer, MemoryLog, scripted } from './fakes.js';
 

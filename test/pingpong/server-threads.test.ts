@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MARKER_SETS, logLineParser } from '../../src/pingpong/log-format.js';
 import { mulberry32 } from '../../src/core/prng.js';
+import { MARKER_SETS, logLineParser } from '../../src/pingpong/log-format.js';
 import { PingPongServerCore, type ServerObserver, type ServerSettings } from '../../src/pingpong/server-core.js';
 import { SharedServerState } from '../../src/pingpong/shared-state.js';
 import { FakePeer, MemoryLog, scripted } from './fakes.js';

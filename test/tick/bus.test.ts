@@ -1,7 +1,7 @@
 /** The two transports against the real brokers: delivery both ways, an outage through a proxy, a broker absent at start. */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/netlab-process.js';
 import { createBus, type Bus, type BusStatus } from '../../src/tick/bus.js';
+import { freePort } from '../helpers/netlab-process.js';
 import { brokerGates, randomChannel, startTcpProxy, until, type TcpProxy } from './brokers.js';
 
 const gates = await brokerGates();

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../helpers/logger.js';
-import { BusKind, StatusListeners, type Bus, type BusStatus, type BusStatusListener } from '../../src/tick/bus.js';
-import { encodeTick } from '../../src/tick/protocol.js';
 import { Registry } from '../../src/core/metrics.js';
+import { BusKind, StatusListeners, type Bus, type BusStatus, type BusStatusListener } from '../../src/tick/bus.js';
 import { createTickMetrics } from '../../src/tick/metrics.js';
+import { encodeTick } from '../../src/tick/protocol.js';
 import { createTickRejections, TickApp, tickKey } from '../../src/tick/tick-app.js';
 import { parseSummaryLine } from '../../src/tick/tick-stats.js';
+import { silentLogger } from '../helpers/logger.js';
 
 /**
  * An in-memory bus between apps in this test: delivery is synchronous and the test controls the

@@ -1,11 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeExperimentReport } from '../../core/experiment-report.js';
-import { EXIT_FAILED, EXIT_OK } from '../../core/exit-codes.js';
 import { sleep } from '../../core/async.js';
+import { EXIT_FAILED, EXIT_OK } from '../../core/exit-codes.js';
+import { writeExperimentReport } from '../../core/experiment-report.js';
+import { probeReusePort } from '../../core/net.js';
 import { ProgressBar } from '../../core/progress.js';
 import type { RoleContext } from '../../core/role.js';
+import type { EchoModel } from '../models.js';
 import { buildBenchReport } from './bench-report.js';
 import { pickMainCell, RESULTS_SCHEMA, resultsSchema, type EchoCell, type EchoResults, type IdleResult } from './bench-results.js';
 import { cellLine, idleLine } from './bench-table.js';
@@ -13,8 +15,6 @@ import { renderCharts } from './charts.js';
 import { GENERATOR_SATURATED_CPU, GeneratorPool, type CellLoad } from './generator-pool.js';
 import { renderHtml } from './html-page.js';
 import { echoOnce, runIdleTest } from './idle-test.js';
-import { probeReusePort } from '../../core/net.js';
-import type { EchoModel } from '../models.js';
 import { ResourceSampler } from './proc-sampler.js';
 import { netlabTarget, PYTHON_BASELINES, pythonTarget, pythonUnavailable, startTarget, type BenchTarget, type PythonBaseline, type RunningServer } from './target-server.js';
 

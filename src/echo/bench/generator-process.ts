@@ -1,8 +1,8 @@
 // Entry of one load-generator process, forked by echo-bench: runs commands from its parent over IPC.
 import type { Socket } from 'node:net';
 import { EXIT_OK } from '../../core/exit-codes.js';
-import { ClosedLoopGenerator, openSockets } from './load-generator.js';
 import type { FromGenerator, ToGenerator } from './generator-protocol.js';
+import { ClosedLoopGenerator, openSockets } from './load-generator.js';
 
 let generator: ClosedLoopGenerator | undefined;
 let held: Socket[] = [];

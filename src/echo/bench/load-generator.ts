@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import * as hdr from 'hdr-histogram-js';
 import { sleep } from '../../core/async.js';
-import { buildMessage, stampSequence } from './message.js';
 import type { GeneratorResult, OpenCommand, OpenResult } from './generator-protocol.js';
+import { buildMessage, stampSequence } from './message.js';
 
 /** Connections being set up at once by one generator, so 10k connects do not overflow the accept queue. */
 export const MAX_PARALLEL_CONNECTS = 200;

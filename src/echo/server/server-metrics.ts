@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from '../../core/metrics.js';
-import type { EchoStats } from './echo-stats.js';
 import type { EchoModel } from '../models.js';
+import type { EchoStats } from './echo-stats.js';
 
 type CounterField = 'accepted' | 'rejected' | 'bytesIn' | 'bytesOut' | 'requests' | 'framingErrors' | 'idleTimeouts';
 

@@ -1,10 +1,10 @@
 import { UnavailableError } from '../../core/errors.js';
+import { claimPort, probeReusePort } from '../../core/net.js';
 import type { RoleContext } from '../../core/role.js';
+import type { EchoModel } from '../models.js';
+import { createClusterPool } from './cluster-model.js';
 import { startEchoListener } from './echo-listener.js';
 import type { EchoStats } from './echo-stats.js';
-import { createClusterPool } from './cluster-model.js';
-import { claimPort, probeReusePort } from '../../core/net.js';
-import type { EchoModel } from '../models.js';
 import { registerEchoMetrics } from './server-metrics.js';
 import { createThreadPool } from './thread-model.js';
 import type { EchoWorkerConfig } from './worker-protocol.js';

@@ -1,5 +1,5 @@
-import type { EchoStats } from './echo-stats.js';
 import type { EchoModel } from '../models.js';
+import type { EchoStats } from './echo-stats.js';
 
 /** What a cluster worker process or a worker thread needs to run one echo listener. */
 export interface EchoWorkerConfig {

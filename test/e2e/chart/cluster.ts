@@ -138,7 +138,7 @@ export class Cluster {
     let failedPods = 0;
     let failJob = '';
     const restartsOf = (p: Pod) => [...p.containers.values()].reduce((n, s) => n + s.restarts, 0);
-    const failures = () => result.failed + result.pods.filter((p) => policy === 'OnFailure').reduce((n, p) => n + restartsOf(p), 0);
+    const failures = () => result.failed + result.pods.filter(() => policy === 'OnFailure').reduce((n, p) => n + restartsOf(p), 0);
 
     const one = async (): Promise<void> => {
       const pod = this.newPod(`${job.metadata.name}-${created++}`, template);

@@ -11,8 +11,8 @@
  * - restartPolicy Always / OnFailure / Never with the kubelet's back-off (10 s doubling, 5 min at most).
  * - Deletion: preStop exec, SIGTERM, SIGKILL when terminationGracePeriodSeconds ends.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { docker, dockerOk } from './docker.js';
 import { commandLine, containerEnv, labelsMatch, type Obj, type PodFacts, quantity, resolvePort, securityOf, serviceLinkEnv, type Store } from './pod-spec.js';
 

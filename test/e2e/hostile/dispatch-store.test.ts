@@ -28,10 +28,11 @@ beforeAll(async () => {
     const record: MessageRecord = dead
       ? { id, period: 900, state: 'dead', createdAt: now, attempts }
       : { id, period: 100, state: 'done', createdAt: now, attempts, done: { client: 'c'.repeat(20), leasedAt: now, at: now + 1 } };
-    store.putMessage(record);
-    if (dead) store.putDeadLetter({ id, period: 900, createdAt: now, deadAt: now + 4, attempts });
+    // Committed in order: the close below waits for every write.
+    void store.putMessage(record);
+    if (dead) void store.putDeadLetter({ id, period: 900, createdAt: now, deadAt: now + 4, attempts });
   }
-  store.putGenerated(RECORDS);
+  void store.putGenerated(RECORDS);
   await store.close();
   const port = await freePort();
   const d = netlab(['dispatcher', '--host', '127.0.0.1', '--port', String(port), '--data', base.dir]);

@@ -6,11 +6,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startNetlabPerTest, type NetlabProcess } from '../../helpers/netlab-process.js';
 import { createBus, type Bus } from '../../../src/tick/bus.js';
-import { decodeTick, encodeTick, MAX_TICK_BYTES } from '../../../src/tick/protocol.js';
+import { decodeTick, MAX_TICK_BYTES } from '../../../src/tick/protocol.js';
 import type { TickRunResult } from '../../../src/tick/tick-app.js';
 import { parseSummaryLine } from '../../../src/tick/tick-stats.js';
+import { freePort, startNetlabPerTest, type NetlabProcess } from '../../helpers/netlab-process.js';
 import { brokerGates, randomChannel, until } from '../../tick/brokers.js';
 
 const gates = await brokerGates();

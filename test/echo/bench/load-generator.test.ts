@@ -2,9 +2,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import * as hdr from 'hdr-histogram-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen } from '../../../src/core/net.js';
-import { startEchoListener } from '../../../src/echo/server/echo-listener.js';
 import { defaultLoadSplit } from '../../../src/echo/bench/generator-pool.js';
 import { ClosedLoopGenerator, openSockets } from '../../../src/echo/bench/load-generator.js';
+import { startEchoListener } from '../../../src/echo/server/echo-listener.js';
 
 const servers: Server[] = [];
 const closers: (() => Promise<void>)[] = [];

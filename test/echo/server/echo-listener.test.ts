@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildMessage } from '../../../src/echo/bench/message.js';
 import { DEFAULT_READ_PATH, type ReadPath } from '../../../src/echo/server/echo-connection.js';
 import { startEchoListener, type EchoListener, type EchoListenerOptions } from '../../../src/echo/server/echo-listener.js';
-import { buildMessage } from '../../../src/echo/bench/message.js';
 import { connectTo, ECHO_SIZES, pattern, readBytes, SPLIT_PIECES, waitUntil, writeInPieces } from './echo-client.js';
 
 const listeners: EchoListener[] = [];
