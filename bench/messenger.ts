@@ -1,15 +1,17 @@
 // npm run bench:messenger — the seed workload (50 workers x 100 requests) and a 500-client variant
 // against 1, 2 and 4 messenger replicas on one PostgreSQL, every run checked with --verify.
-// Usage: node bench/messenger.mjs [--quick] [--no-write]
+// Usage: node bench/messenger.ts [--quick] [--no-write]
 // DATABASE_URL unset: a fresh embedded PostgreSQL in a temporary directory.
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { startEmbeddedPostgres } from '../dist/core/embedded-postgres.js';
-import { freePort } from '../dist/core/net.js';
-import { busyShare, cpuSeconds, loadAverage, machine, machineTicks, netlab, pidsOf, waitHttp, writeSection } from './lib.mjs';
+import type { EmbeddedPostgres } from '../src/core/embedded-postgres.ts';
+import type { BenchResult } from '../src/messenger/bench-client.ts';
+import { build, busyShare, cpuSeconds, freePort, loadAverage, machine, machineTicks, type MachineTicks, metricValue, netlab, pidsOf, type RunningProcess, scrape, sleep, writeSection } from './lib.ts';
+
+const { startEmbeddedPostgres } = await build('core/embedded-postgres.js');
 
 const quick = process.argv.includes('--quick');
 const write = !process.argv.includes('--no-write');
@@ -18,7 +20,15 @@ const BASE_PORT = 18180;
 const RUNS = quick ? 1 : 3;
 const WARMUP_REQUESTS = 3000;
 
-const CELLS = [
+interface Cell {
+  replicas: number;
+  workers: number;
+  requests: number;
+  flags?: string[];
+  note?: string;
+}
+
+const CELLS: Cell[] = [
   { replicas: 1, workers: 50, requests: 100 },
   { replicas: 2, workers: 50, requests: 100 },
   { replicas: 4, workers: 50, requests: 100 },
@@ -28,8 +38,8 @@ const CELLS = [
   { replicas: 2, workers: 50, requests: 100, flags: ['--max-batch', '1', '--write-concurrency', '1'], note: 'no grouping (one message per database call)' },
 ];
 
-let dir;
-let embedded;
+let dir: string | undefined;
+let embedded: EmbeddedPostgres | undefined;
 let databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
   dir = mkdtempSync(join(tmpdir(), 'netlab-bench-pg-'));
@@ -41,70 +51,71 @@ if (!databaseUrl) {
 async function resetTables() {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  await client.query("SELECT to_regclass('messages') AS t").then(async ({ rows }) => {
-    if (rows[0].t) await client.query("TRUNCATE messages, sender_counters; UPDATE message_clock SET last_seq = 0, last_sent_at = '-infinity'");
+  await client.query<{ t: string | null }>("SELECT to_regclass('messages') AS t").then(async ({ rows }) => {
+    if (rows[0]?.t) await client.query("TRUNCATE messages, sender_counters; UPDATE message_clock SET last_seq = 0, last_sent_at = '-infinity'");
   });
   await client.end();
 }
 
 /** Messages stored so far by the replicas, from their /metrics. */
-async function storedCount(urls) {
+async function storedCount(urls: string[]): Promise<number> {
   let total = 0;
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('netlab_messenger_messages_stored_total'));
-    total += line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-  }
+  for (const url of urls) total += metricValue(await scrape(url), 'netlab_messenger_messages_stored_total') || 0;
   return total;
 }
 
-async function runCell(cell) {
+interface Run {
+  r: BenchResult;
+  cpuServerMs: number;
+  cpuPgMs: number;
+  busy: number;
+}
+
+async function runCell(cell: Cell) {
   await resetTables();
-  const urls = [];
-  const servers = [];
+  const urls: string[] = [];
+  const servers: RunningProcess[] = [];
   for (let i = 0; i < cell.replicas; i++) {
     const port = BASE_PORT + i;
     servers.push(netlab(['messenger', '--port', String(port), ...(cell.flags ?? [])], { env: { DATABASE_URL: databaseUrl } }));
     urls.push(`http://127.0.0.1:${port}`);
   }
-  await Promise.all(urls.map((u) => waitHttp(`${u}/readyz`)));
+  await Promise.all(urls.map((u, i) => servers[i]!.waitForHttp(`${u}/readyz`, 30_000)));
   const urlArgs = urls.flatMap((u) => ['--url', u]);
   // Warm-up, not measured: connection pools, and enough requests (about 3,000) for the JIT to have
   // optimized the hot path; with 500 the first measured run still paid for compilation.
-  await netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', String(Math.ceil(WARMUP_REQUESTS / cell.workers))]).done;
+  await netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', String(Math.ceil(WARMUP_REQUESTS / cell.workers))]).exited;
 
   const serverPids = servers.map((s) => s.pid);
-  const runs = [];
+  const runs: Run[] = [];
   for (let run = 0; run < RUNS; run++) {
     const cpu0 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')) };
     const jsonFile = join(tmpdir(), `netlab-bench-${process.pid}.json`);
     const storedBefore = await storedCount(urls);
     const bench = netlab(['messenger-bench', ...urlArgs, '--workers', String(cell.workers), '--requests', String(quick ? 20 : cell.requests), '--verify', '--json', jsonFile]);
     // The machine's busy share is taken from the first stored message on, not from the bench client's start.
-    let exited = false;
-    bench.done.then(() => (exited = true));
-    while (!exited && (await storedCount(urls)) === storedBefore) await new Promise((r) => setTimeout(r, 5));
-    cpu0.machine = machineTicks();
-    const code = await bench.done;
+    while (!bench.done && (await storedCount(urls)) === storedBefore) await sleep(5);
+    const machine0: MachineTicks = machineTicks();
+    const code = await bench.exited;
     const cpu1 = { server: cpuSeconds(serverPids), pg: cpuSeconds(pidsOf('postgres')), machine: machineTicks() };
     if (code !== 0) throw new Error(`bench failed (exit ${code}):\n${bench.output()}`);
-    const r = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    const r = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchResult;
     rmSync(jsonFile, { force: true });
-    runs.push({ r, cpuServerMs: ((cpu1.server - cpu0.server) * 1000) / r.ok, cpuPgMs: ((cpu1.pg - cpu0.pg) * 1000) / r.ok, busy: busyShare(cpu0.machine, cpu1.machine) });
+    runs.push({ r, cpuServerMs: ((cpu1.server - cpu0.server) * 1000) / r.ok, cpuPgMs: ((cpu1.pg - cpu0.pg) * 1000) / r.ok, busy: busyShare(machine0, cpu1.machine) });
   }
-  await Promise.all(servers.map((s) => (s.kill('SIGTERM'), s.done)));
+  await Promise.all(servers.map((s) => s.stop('SIGTERM')));
   runs.sort((a, b) => a.r.throughput - b.r.throughput);
-  const median = runs[Math.floor(runs.length / 2)];
+  const median = runs[Math.floor(runs.length / 2)]!;
   return { ...cell, ...median, all: runs.map((x) => Math.round(x.r.throughput)) };
 }
 
-const rows = [];
+const rows: string[] = [];
 const load = loadAverage();
 try {
   for (const cell of CELLS) {
     const result = await runCell(cell);
     const l = result.r.latencyMs;
-    const line = `| ${cell.replicas} | ${cell.workers} x ${quick ? 20 : cell.requests} | ${result.r.throughput.toFixed(0)} | ${l.p50.toFixed(1)} | ${l.p95.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} | ${result.r.verify.violations} | ${result.cpuServerMs.toFixed(3)} | ${result.cpuPgMs.toFixed(3)} | ${(result.busy * 100).toFixed(0)}% | ${result.all.join(' / ')} | ${cell.note ?? ''} |`;
+    const line = `| ${cell.replicas} | ${cell.workers} x ${quick ? 20 : cell.requests} | ${result.r.throughput.toFixed(0)} | ${l.p50.toFixed(1)} | ${l.p95.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} | ${result.r.verify!.violations} | ${result.cpuServerMs.toFixed(3)} | ${result.cpuPgMs.toFixed(3)} | ${(result.busy * 100).toFixed(0)}% | ${result.all.join(' / ')} | ${cell.note ?? ''} |`;
     console.log(line);
     rows.push(line);
   }
@@ -114,7 +125,7 @@ try {
 }
 
 const body = `
-Command: \`npm run bench:messenger\` (\`node bench/messenger.mjs\`${quick ? ' --quick' : ''}), ${new Date().toISOString().slice(0, 10)}.
+Command: \`npm run bench:messenger\` (\`node bench/messenger.ts\`${quick ? ' --quick' : ''}), ${new Date().toISOString().slice(0, 10)}.
 Machine: ${machine()}. Load average before the run: ${load}.
 PostgreSQL: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded (PostgreSQL 18, fresh data directory, default settings: fsync and synchronous_commit on)'}.
 Replicas, bench client and PostgreSQL all share the machine's cores. Each cell starts fresh replicas on empty tables, warms up with about 3,000 requests, then runs the

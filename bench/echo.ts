@@ -3,15 +3,16 @@
 // loop model; then the main cell (64 B x 50) alone twice more, every server back to back each time,
 // and the targets are judged on the median of the three runs (single runs on 2 shared cores vary
 // by ±20%). Writes the "## Echo" section of docs/benchmarks.md and docs/echo-results.png.
-// Usage: node bench/echo.mjs [--quick] [--no-write]
+// Usage: node bench/echo.ts [--quick] [--no-write]
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAverage, machine, netlab, ROOT, writeSection } from './lib.mjs';
+import type { ExperimentReport } from '../src/core/experiment-report.ts';
+import type { EchoCell, EchoResults } from '../src/echo/bench/bench-results.ts';
+import { loadAverage, machine, netlab, ROOT, writeSection } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
 const write = !process.argv.includes('--no-write');
-/** Load average above this (per core) before the run means other work shared the machine. */
 
 const ARGS = quick
   ? ['--models', 'loop,cluster,threads', '--baseline', 'python', '--sizes', '64', '--connections', '50', '--duration', '1s', '--warmup', '300ms', '--idle-connections', '1000']
@@ -25,44 +26,46 @@ const dir = mkdtempSync(join(tmpdir(), 'netlab-bench-echo-'));
 const loadBefore = loadAverage();
 const started = new Date();
 
-async function run(args, out, report) {
+async function run(args: string[], out: string, report?: string): Promise<number> {
   const bench = netlab(['echo-bench', ...args, '--out', out, ...(report ? ['--report', report] : [])]);
-  bench.stdout.on('data', (c) => process.stdout.write(c));
-  const code = await bench.done;
+  bench.child.stdout!.on('data', (c: string) => process.stdout.write(c));
+  const code = await bench.exited;
   if (code !== 0 && code !== 1) {
     process.stderr.write(bench.output().slice(-3000));
-    process.exit(code ?? 1);
+    process.exit(code);
   }
   return code;
 }
 
+const readResults = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as EchoResults;
+
 let code = await run(ARGS, dir, join(dir, 'report.json'));
-const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
-const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+const r = readResults(join(dir, 'results.json'));
+const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ExperimentReport;
 /** Main-cell results of every run, the grid's first. */
 const mainRuns = [r];
 for (let i = 1; i < MAIN_CELL_RUNS; i++) {
   process.stdout.write(`\nmain cell alone, run ${i + 1} of ${MAIN_CELL_RUNS}\n`);
   const out = join(dir, `main-${i + 1}`);
   code = Math.max(code, await run(MAIN_ARGS, out));
-  mainRuns.push(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+  mainRuns.push(readResults(join(out, 'results.json')));
 }
 const loadAfter = loadAverage();
 
-const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-const size = (b) => (b >= 1024 ? `${b / 1024} KiB` : `${b} B`);
-const mib = (b) => fmt(b / 2 ** 20, 1);
-const atMain = (results) => results.cells.filter((c) => c.size === r.mainCell.size && c.connections === r.mainCell.connections);
+const fmt = (n: number, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const size = (b: number) => (b >= 1024 ? `${b / 1024} KiB` : `${b} B`);
+const mib = (b: number) => fmt(b / 2 ** 20, 1);
+const atMain = (results: EchoResults) => results.cells.filter((c) => c.size === r.mainCell.size && c.connections === r.mainCell.connections);
 const main = atMain(r);
 const netlabNames = new Set(r.targets.filter((t) => t.kind === 'netlab').map((t) => t.name));
-const verdict = (ok) => (ok ? 'met' : '**not met**');
-const median = (xs) => {
+const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
+const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 /** Per server, over the runs of the main cell: every run's req/s and p99, their medians, and whether a generator was saturated. */
 const runs = main.map(({ target }) => {
-  const cells = mainRuns.map((m) => atMain(m).find((c) => c.target === target)).filter(Boolean);
+  const cells = mainRuns.map((m) => atMain(m).find((c) => c.target === target)).filter((c): c is EchoCell => c !== undefined);
   return {
     target,
     rps: cells.map((c) => c.rps),
@@ -73,10 +76,9 @@ const runs = main.map(({ target }) => {
   };
 });
 const best = runs.filter((x) => netlabNames.has(x.target)).sort((a, b) => b.rpsMedian - a.rpsMedian)[0];
-const baseline = (name) => runs.find((x) => x.target === name);
+const baseline = (name: string) => runs.find((x) => x.target === name);
 
-const lines = [];
-const cores = r.machine.cpus;
+const lines: string[] = [];
 lines.push(
   `Command: \`npm run bench:echo\`${quick ? ' (--quick)' : ''}, i.e. \`netlab echo-bench ${ARGS.join(' ')}\`.`,
   `Machine: ${machine()}. Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${fmt(r.durationSeconds)} s.`,

@@ -19,15 +19,14 @@
 //   PINGPONG_BENCH_CLIENTS=2000 PINGPONG_BENCH_SECONDS=20 npm run bench:pingpong   (a quick look)
 //   PINGPONG_BENCH_SCENARIOS=reach-idle,idle npm run bench:pingpong
 //   PINGPONG_BENCH_THREADS=1 PINGPONG_BENCH_PROCESSES=4 PINGPONG_BENCH_CLIENT_NICE=0 npm run bench:pingpong   (the earlier setup)
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { ClientStats } from '../src/pingpong/client.ts';
+import { build, freePort, metricSum, metricValue, NETLAB_MAIN, type RunningProcess, scrape, sleep, startProcess } from './lib.ts';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const { percentile } = await build('core/latency-stats.js');
 const CLIENTS = Number(process.env.PINGPONG_BENCH_CLIENTS ?? 10_000);
 /** Load processes: on 2 cores, 2 read as fast as 4 with fewer of them to schedule. */
 const PROCESSES = Number(process.env.PINGPONG_BENCH_PROCESSES ?? 2);
@@ -44,8 +43,13 @@ const CLIENT_NICE = Number(process.env.PINGPONG_BENCH_CLIENT_NICE ?? 19);
 /** The measurement window of each scenario, after every client is connected. */
 const WINDOW_S = Number(process.env.PINGPONG_BENCH_SECONDS ?? 40);
 const PROBE = fileURLToPath(new URL('./baselines/pingpong_probe.py', import.meta.url));
+type Loader = 'probe' | 'netlab';
+interface Scenario {
+  loader: Loader;
+  args: string[];
+}
 /** loader: who opens the connections; args: what they are told (the exercise's rates are the defaults). */
-const SCENARIOS = {
+const SCENARIOS: Record<string, Scenario> = {
   'reach-idle': { loader: 'probe', args: [] },
   'reach-exercise': { loader: 'probe', args: ['--interval-min', '0.3', '--interval-max', '3'] },
   idle: { loader: 'netlab', args: ['--interval-min', '1h', '--interval-max', '1h'] },
@@ -55,38 +59,29 @@ const CHOSEN = (process.env.PINGPONG_BENCH_SCENARIOS ?? Object.keys(SCENARIOS).j
 const KEEPALIVE_TARGET_MS = 100;
 const CONNECT_TIMEOUT_MS = 60_000;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+type OnLine = (line: string) => void;
 
-function netlab(args, onLine, nice = 0) {
-  return run([process.execPath, MAIN, ...args], args[0], onLine, nice);
+function netlab(args: string[], onLine?: OnLine, nice = 0): RunningProcess {
+  return run([process.execPath, NETLAB_MAIN, ...args], args[0]!, onLine, nice);
 }
 
-/** Runs a command with a raised open-files limit (each connection is a descriptor), at `nice`. */
-function run(command, label, onLine, nice = 0) {
+/**
+ * Runs a command with a raised open-files limit (each connection is a descriptor), at `nice`: its stdout
+ * line by line to `onLine`, its stderr to ours marked with `label`.
+ */
+function run(command: string[], label: string, onLine?: OnLine, nice = 0): RunningProcess {
   const script = `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${nice ? `nice -n ${nice} ` : ''}"$0" "$@"`;
-  const child = spawn('bash', ['-c', script, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-  createInterface({ input: child.stdout }).on('line', (line) => onLine?.(line));
-  createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`  [${label}] ${line}\n`));
-  return { child, exited };
+  return startProcess('bash', ['-c', script, ...command], {
+    keepChars: 0, // the lines go to onLine and to our stderr as they come
+    onLine: (line, stream) => (stream === 'stdout' ? onLine?.(line) : process.stderr.write(`  [${label}] ${line}\n`)),
+  });
 }
 
-async function metrics(port) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const get = (name) => {
-    const line = text.split('\n').find((l) => l.startsWith(name + '{') || l.startsWith(name + ' '));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
-  };
-  const sumBy = (name) => text.split('\n').filter((l) => l.startsWith(name + '{')).reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+async function metrics(port: number) {
+  const text = await scrape(`http://127.0.0.1:${port}`);
+  const get = (name: string) => metricValue(text, name);
+  // The labelled series of a counter, summed.
+  const sumBy = (name: string) => metricSum(text, name);
   return {
     connected: get('netlab_pingpong_connected_clients'),
     rss: get('netlab_process_resident_memory_bytes'),
@@ -102,16 +97,16 @@ async function metrics(port) {
   };
 }
 
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : 0);
-const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
+const pct = percentile;
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 async function main() {
   const started = Date.now();
   console.log(`pingpong bench: ${CLIENTS} clients in ${PROCESSES} processes, server --threads ${THREADS}, load processes at nice ${CLIENT_NICE}, ${WINDOW_S} s window per scenario, node ${process.version}, ${cpus().length} cores`);
-  const results = {};
-  for (const name of CHOSEN) results[name] = await scenario(name, SCENARIOS[name]);
+  const results: Record<string, ScenarioResult> = {};
+  for (const name of CHOSEN) results[name] = await scenario(name, SCENARIOS[name]!);
   console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, clients: CLIENTS, processes: PROCESSES, serverThreads: THREADS, clientNice: CLIENT_NICE, results, totalSeconds: (Date.now() - started) / 1000 }, null, 2));
-  const line = (what, x) =>
+  const line = (what: string, x: LagSummary) =>
     `${what} over ${x.deliveries} deliveries: min ${x.lagMs.min.toFixed(1)} ms, p50 ${x.lagMs.p50.toFixed(1)} ms, p99 ${x.lagMs.p99.toFixed(1)} ms, max ${x.lagMs.max.toFixed(1)} ms; ${(x.withinTargetShare * 100).toFixed(2)}% within ${KEEPALIVE_TARGET_MS} ms`;
   let pass = true;
   let judged = 0;
@@ -119,7 +114,7 @@ async function main() {
     const k = r.keepalive;
     console.log(`\n${name}: ${k.broadcasts} broadcasts, ${k.reachedAll} reached all ${CLIENTS} clients; worst delivery per broadcast ${k.worstPerBroadcastMs.join(' / ')} ms`);
     console.log(`${name}: the server's last write returned after its slot: ${k.serverDonePerBroadcastMs.join(' / ')} ms`);
-    if (k.kernel) {
+    if (k.kernel && k.kernelUpperBound) {
       console.log(`${name}: ${line('reached (kernel receive time)', k.kernel)}`);
       console.log(`${name}: broadcasts with an exact kernel time over 1 ms after the server's last write: ${k.exactAfterServerDone} (at most ${k.slackMs} ms after it)`);
       const bound = k.boundsTightened ? `upper bound: the later line's kernel time or the server's last write + ${k.slackMs} ms, the earlier` : 'upper bound: the later line\'s kernel time';
@@ -127,7 +122,7 @@ async function main() {
     }
     console.log(`${name}: ${line('read by the load process', k.read)}`);
     console.log(`${name}: server memory ${r.memory.rssPerClientKB} KiB RSS, ${r.memory.heapPerClientKB} KiB heap per client; ${r.throughput.serverRequestsPerSecond} requests/s`);
-    if (!k.kernel) continue; // read times include the load processes' wait for a core: reported, not judged
+    if (!k.kernel || !k.kernelUpperBound) continue; // read times include the load processes' wait for a core: reported, not judged
     judged++;
     // -1: the probes' and the server's wall clocks are the same clock, but are read a fraction of a ms apart.
     const boundsWithin = k.kernelUpperBound.deliveries === 0 || k.kernelUpperBound.withinTargetShare === 1;
@@ -138,27 +133,49 @@ async function main() {
   process.exitCode = pass ? 0 : 1;
 }
 
-async function scenario(name, { loader, args: clientArgs }) {
+/** Kernel receive time (probes only), read time, and whether the kernel time is exact (1) or an upper bound (0). */
+type Delivery = [kernel: number | undefined, read: number, exact: number];
+interface ProbeStats {
+  pings: number;
+  pongs: number;
+  keepalives: Record<string, Delivery[]>;
+}
+interface LagSummary {
+  deliveries: number;
+  lagMs: { min: number; p50: number; p99: number; max: number };
+  withinTargetShare: number;
+}
+interface Broadcast {
+  k: string;
+  recipients: number;
+  worst: number;
+  worstExact: number;
+  bounds: number[];
+  serverDoneMs: number | undefined;
+}
+type ScenarioResult = Awaited<ReturnType<typeof scenario>>;
+
+async function scenario(name: string, { loader, args: clientArgs }: Scenario) {
   const dir = mkdtempSync(join(tmpdir(), 'netlab-bench-pingpong-'));
   const port = await freePort();
   const metricsPort = await freePort();
   const started = Date.now();
   console.log(`scenario ${name}: starting the server and ${CLIENTS} clients ...`);
 
-  let schedule;
+  let schedule: { anchor: number; period: number } | undefined;
   /** k -> ms after its slot when the server's last write of that keepalive returned (its debug log). */
-  const serverDone = new Map();
-  const listening = new Promise((resolve) => {
+  const serverDone = new Map<string, number>();
+  const listening = new Promise<RunningProcess>((resolve) => {
     const server = netlab(
       ['pingpong-server', '--port', String(port), '--host', '127.0.0.1', '--log', join(dir, 'server.log'), '--quiet', '--seed', '1', '--threads', String(THREADS), '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--log-level', 'debug'],
       (line) => {
         if (!line.startsWith('{')) return;
-        const entry = JSON.parse(line);
-        if (entry.msg === 'keepalive sent') serverDone.set(String(entry.k), entry.lagMs + entry.broadcastMs);
+        const entry = JSON.parse(line) as { msg?: string; level?: number; k?: number; lagMs?: number; broadcastMs?: number; keepaliveAnchorMs?: number; keepalivePeriodMs?: number };
+        if (entry.msg === 'keepalive sent') serverDone.set(String(entry.k), entry.lagMs! + entry.broadcastMs!);
         else if (entry.keepaliveAnchorMs) {
-          schedule = { anchor: entry.keepaliveAnchorMs, period: entry.keepalivePeriodMs };
+          schedule = { anchor: entry.keepaliveAnchorMs, period: entry.keepalivePeriodMs! };
           resolve(server);
-        } else if (entry.level >= 40) process.stderr.write(`  [server] ${entry.msg}\n`);
+        } else if (entry.level !== undefined && entry.level >= 40) process.stderr.write(`  [server] ${entry.msg}\n`);
       },
     );
   });
@@ -167,7 +184,7 @@ async function scenario(name, { loader, args: clientArgs }) {
   const base = await metrics(metricsPort);
 
   const perProcess = Math.ceil(CLIENTS / PROCESSES);
-  const loaders = [];
+  const loaders: RunningProcess[] = [];
   for (let i = 0; i < PROCESSES; i++) {
     const n = Math.min(perProcess, CLIENTS - i * perProcess);
     if (n <= 0) break;
@@ -179,7 +196,7 @@ async function scenario(name, { loader, args: clientArgs }) {
     );
   }
   const rampStart = Date.now();
-  let m = base;
+  let m;
   while ((m = await metrics(metricsPort)).connected < CLIENTS) {
     if (Date.now() - rampStart > CONNECT_TIMEOUT_MS) throw new Error(`only ${m.connected} of ${CLIENTS} clients connected within ${CONNECT_TIMEOUT_MS} ms`);
     await sleep(200);
@@ -188,7 +205,7 @@ async function scenario(name, { loader, args: clientArgs }) {
   const windowStart = Date.now();
   console.log(`  ${CLIENTS} connected in ${(rampMs / 1000).toFixed(1)} s; measuring for ${WINDOW_S} s ...`);
   const startOfWindow = m;
-  const samples = [];
+  const samples: Awaited<ReturnType<typeof metrics>>[] = [];
   while (Date.now() - windowStart < WINDOW_S * 1000) {
     await sleep(5000);
     samples.push(await metrics(metricsPort));
@@ -197,36 +214,40 @@ async function scenario(name, { loader, args: clientArgs }) {
   const windowEnd = Date.now();
   await sleep(1500); // a broadcast that started inside the window finishes before the clients go
 
-  for (const l of loaders) l.child.kill('SIGTERM');
+  for (const l of loaders) l.kill('SIGTERM');
   await Promise.all(loaders.map((l) => l.exited));
-  server.child.kill('SIGTERM');
+  server.kill('SIGTERM');
   await server.exited;
 
   // Keepalive lag: for each keepalive sent inside the window, when each client got it, against its slot.
   // netlab clients report read times; probes report [kernel receive time, read time, exact] per delivery.
-  const arrivals = new Map();
-  const totals = { requests: 0, answered: 0, timeouts: 0, late: 0, keepalives: 0, reconnects: 0, p50: [], p99: [] };
+  const arrivals = new Map<string, Delivery[]>();
+  const totals = { requests: 0, answered: 0, timeouts: 0, late: 0, keepalives: 0, reconnects: 0, p50: [] as number[], p99: [] as number[] };
   for (let i = 0; i < loaders.length; i++) {
-    const stats = JSON.parse(readFileSync(join(dir, `stats${i}.json`), 'utf8'));
-    const byK = loader === 'probe' ? stats.keepalives : stats.keepaliveArrivals;
-    for (const [k, list] of Object.entries(byK)) {
+    const text = readFileSync(join(dir, `stats${i}.json`), 'utf8');
+    const add = (k: string, list: Delivery[]) => {
       const all = arrivals.get(k) ?? [];
-      all.push(...(loader === 'probe' ? list : list.map((t) => [undefined, t, 1])));
+      all.push(...list);
       arrivals.set(k, all);
-    }
+    };
     if (loader === 'probe') {
+      const stats = JSON.parse(text) as ProbeStats;
+      for (const [k, list] of Object.entries(stats.keepalives)) add(k, list);
       totals.requests += stats.pings;
       totals.answered += stats.pongs;
       continue;
     }
-    for (const key of ['requests', 'answered', 'timeouts', 'late', 'keepalives', 'reconnects']) totals[key] += stats[key];
+    const stats = JSON.parse(text) as ClientStats;
+    for (const [k, list] of Object.entries(stats.keepaliveArrivals)) add(k, list.map((t): Delivery => [undefined, t, 1]));
+    for (const key of ['requests', 'answered', 'timeouts', 'late', 'keepalives', 'reconnects'] as const) totals[key] += stats[key];
     totals.p50.push(stats.rttMs.p50);
     totals.p99.push(stats.rttMs.p99);
   }
-  const readLags = [];
-  const kernelLags = [];
-  const boundedLags = [];
-  const perBroadcast = [];
+  const readLags: number[] = [];
+  const kernelLags: number[] = [];
+  const boundedLags: number[] = [];
+  const perBroadcast: Broadcast[] = [];
+  if (!schedule) throw new Error('the server never logged its keepalive schedule');
   for (const [k, list] of arrivals) {
     const first = Math.min(...list.map(([kernel, read]) => kernel ?? read));
     if (first < windowStart || first > windowEnd) continue;
@@ -235,7 +256,7 @@ async function scenario(name, { loader, args: clientArgs }) {
     // Worst delivery: by kernel time where the loader has one (the judged measure), else by read time.
     let worst = -Infinity;
     let worstExact = -Infinity;
-    const bounds = [];
+    const bounds: number[] = [];
     for (const [kernel, read, exact] of list) {
       readLags.push(read - scheduled);
       if (kernel === undefined) worst = Math.max(worst, read - scheduled);
@@ -251,16 +272,17 @@ async function scenario(name, { loader, args: clientArgs }) {
   // the server's last write of it returned: the exact kernel times check that (1 ms: the log's resolution).
   // Where it holds, a delivery known only by an upper bound arrived by the server's end (+ that slack) at the latest.
   // The receive may also be left to a later softirq run (the kernel's budget per run): allow what the exact times show, up to 5 ms.
-  const overshoots = perBroadcast.filter((b) => b.serverDoneMs !== undefined && b.worstExact > -Infinity).map((b) => b.worstExact - b.serverDoneMs);
+  const overshoots = perBroadcast.flatMap((b) => (b.serverDoneMs !== undefined && b.worstExact > -Infinity ? [b.worstExact - b.serverDoneMs] : []));
   const slackMs = Math.max(1, ...overshoots);
   const exactAfterServerDone = overshoots.filter((x) => x > 1).length;
   const tighten = overshoots.length > 0 && slackMs <= 5;
   for (const b of perBroadcast) {
-    const bounds = tighten && b.serverDoneMs !== undefined ? b.bounds.map((x) => Math.min(x, b.serverDoneMs + slackMs)) : b.bounds;
+    const serverDoneMs = b.serverDoneMs;
+    const bounds = tighten && serverDoneMs !== undefined ? b.bounds.map((x) => Math.min(x, serverDoneMs + slackMs)) : b.bounds;
     boundedLags.push(...bounds);
     b.worst = Math.max(b.worst, b.worstExact, ...bounds);
   }
-  const summary = (lags) => {
+  const summary = (lags: number[]): LagSummary => {
     lags.sort((a, b) => a - b);
     return {
       deliveries: lags.length,
@@ -309,7 +331,7 @@ async function scenario(name, { loader, args: clientArgs }) {
   };
 }
 
-const round = (x) => Math.round(x * 10) / 10;
+const round = (x: number) => Math.round(x * 10) / 10;
 
 main().catch((err) => {
   console.error(err);

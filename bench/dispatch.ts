@@ -9,15 +9,13 @@
 // dispatcher. --exit-rule on runs the workers as the exercise says (period > 900 ends the worker,
 // which a swarm replaces with a new connection); off treats it as a panic (no reconnects), which
 // isolates the dispatcher's steady state; both runs one after the other.
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import type { StatsBody } from '../src/dispatch/protocol.ts';
+import { cpuSeconds, freePort, loadAverage, metricSeries, metricSum, netlab, type RunningProcess, scrape, sleep } from './lib.ts';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const { values } = parseArgs({
   options: {
     workers: { type: 'string', default: '1000' },
@@ -34,71 +32,33 @@ const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const modes = values['exit-rule'] === 'both' ? ['on', 'off'] : [values['exit-rule']];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+// Every process this bench starts is killed when it exits (startProcess, src/core/child-process.ts), a Ctrl-C included.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+/** A netlab process keeping the last 4,000 characters of its output, for an error message. */
+const start = (args: string[]): RunningProcess => netlab(args, { keepChars: 4000 });
+const stop = (p: RunningProcess) => p.stop('SIGTERM', 15_000);
+const cpuOf = (procs: RunningProcess[]) => cpuSeconds(procs.map((p) => p.pid));
 
-function start(args) {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, METRICS_PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let err = '';
-  child.stderr.on('data', (c) => (err = (err + c).slice(-4000)));
-  child.errText = () => err;
-  return child;
+interface Bucket {
+  le: number;
+  n: number;
 }
 
-const stop = (child) =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-
-async function cpuSeconds(pid) {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-
-async function metrics(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const get = (re) => {
-    let sum = 0;
-    for (const line of text.split('\n')) if (re.test(line)) sum += Number(line.split(' ').at(-1));
-    return sum;
-  };
-  const buckets = (name) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name}_bucket`))
-      .map((l) => ({ le: Number(/le="([^"]+)"/.exec(l)[1].replace('+Inf', 'Infinity')), n: Number(l.split(' ').at(-1)) }));
+async function metrics(url: string) {
+  const text = await scrape(url);
+  const buckets = (name: string): Bucket[] =>
+    metricSeries(text, `${name}_bucket`).map((s) => ({ le: Number(/le="([^"]+)"/.exec(s.labels)?.[1]?.replace('+Inf', 'Infinity')), n: s.value }));
   return {
-    attempts: get(/^netlab_dispatch_attempts_total\b/),
-    notReported: get(/^netlab_dispatch_attempts_failed_total\{.*reason="not-reported"/),
-    done: get(/^netlab_dispatch_messages_done_total\b/),
+    attempts: metricSum(text, 'netlab_dispatch_attempts_total'),
+    notReported: metricSum(text, 'netlab_dispatch_attempts_failed_total', 'reason="not-reported"'),
+    done: metricSum(text, 'netlab_dispatch_messages_done_total'),
     commits: buckets('netlab_dispatch_commit_duration_seconds'),
-    reportLatency: buckets('netlab_dispatch_report_latency_seconds').filter(() => true),
-    text,
   };
 }
 
 /** Percentile from the difference of two cumulative Prometheus histograms. */
-function histPercentile(a, b, p) {
+function histPercentile(a: Bucket[], b: Bucket[], p: number): number {
   const diff = b.map((x, i) => ({ le: x.le, n: x.n - (a[i]?.n ?? 0) }));
   const total = diff.at(-1)?.n ?? 0;
   if (!total) return NaN;
@@ -106,23 +66,19 @@ function histPercentile(a, b, p) {
   return hit ? hit.le : Infinity;
 }
 
-async function run(exitRule) {
+async function run(exitRule: string) {
   const dir = await mkdtemp(join(tmpdir(), 'netlab-bench-dispatch-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dispatcher = start(['dispatcher', '--host', '127.0.0.1', '--port', String(port), '--data', dir, '--backlog', '2000', '--log-level', 'warn']);
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {}
-    if (i > 200) throw new Error(`dispatcher did not start: ${dispatcher.errText()}`);
-    await sleep(50);
-  }
+  await dispatcher.waitForHttp(`${url}/readyz`, 15_000).catch((err: unknown) => {
+    throw new Error(`dispatcher did not start: ${dispatcher.output()}`, { cause: err });
+  });
   const per = Math.ceil(WORKERS / PROCS);
   const swarms = Array.from({ length: PROCS }, (_, i) =>
     start(['worker', '--url', url, '--count', String(Math.min(per, WORKERS - i * per)), '--time-scale', '0', '--log-level', 'error', ...(exitRule === 'off' ? ['--no-exit-rule'] : [])]),
   );
-  const stats = async () => (await fetch(`${url}/stats`)).json();
+  const stats = async () => (await (await fetch(`${url}/stats`)).json()) as StatsBody;
   // With the exit rule, workers keep leaving and coming back: half connected at once is "up".
   for (let i = 0; (await stats()).clients < WORKERS * (exitRule === 'on' ? 0.5 : 1); i++) {
     if (i > 600) throw new Error('workers did not connect');
@@ -132,8 +88,8 @@ async function run(exitRule) {
   await sleep(WARMUP * 1000);
   const s0 = await stats();
   const m0 = await metrics(url);
-  const c0 = await cpuSeconds(dispatcher.pid);
-  const w0 = (await Promise.all(swarms.map((w) => cpuSeconds(w.pid)))).reduce((a, b) => a + b, 0);
+  const c0 = cpuOf([dispatcher]);
+  const w0 = cpuOf(swarms);
   const t0 = performance.now();
   let minClients = Infinity;
   let maxClients = 0;
@@ -146,13 +102,13 @@ async function run(exitRule) {
   const elapsed = (performance.now() - t0) / 1000;
   const s1 = await stats();
   const m1 = await metrics(url);
-  const c1 = await cpuSeconds(dispatcher.pid);
-  const w1 = (await Promise.all(swarms.map((w) => cpuSeconds(w.pid)))).reduce((a, b) => a + b, 0);
-  const load = (await readFile('/proc/loadavg', 'utf8')).split(' ')[0];
+  const c1 = cpuOf([dispatcher]);
+  const w1 = cpuOf(swarms);
+  const load = loadAverage().split(' ')[0];
   await Promise.all(swarms.map(stop));
   await stop(dispatcher);
   await rm(dir, { recursive: true, force: true });
-  const rate = (a, b) => Math.round((b - a) / elapsed);
+  const rate = (a: number, b: number) => Math.round((b - a) / elapsed);
   return {
     exitRule,
     workers: WORKERS,
@@ -184,4 +140,4 @@ console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(`| ${r.exitRule} | ${r.clientsMinMax.join('–')} | ${r.dispatchedPerS} | ${r.reportedPerS} | ${r.donePerS} | ${r.finishedPerS} | ≤${r.commitP50Ms} / ≤${r.commitP99Ms} ms | ${r.dispatcherCpuCores} / ${r.workerCpuCores} cores | ${r.loadAverage} |`);
 }
-if (values.json) await (await import('node:fs/promises')).writeFile(values.json, JSON.stringify(results, null, 2) + '\n');
+if (values.json) await writeFile(values.json, JSON.stringify(results, null, 2) + '\n');
