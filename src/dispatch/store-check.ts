@@ -138,21 +138,53 @@ export function inspectDataFile(path: string): StoreFileFacts {
   return { bytes, pageSize, lastPage: Number(latest.lastPage), txnid: Number(latest.txnid), missingPages };
 }
 
+/** What the probe counted in one read snapshot, and what the store's own counters say it holds. */
+export interface StoreCounts {
+  messages: number;
+  dead: number;
+  deadLetters: number;
+  /** Ids ever generated and dead messages ever evicted (meta); both written in the same transactions as the records. */
+  generated: number;
+  evicted: number;
+}
+
 /**
- * Opens the store read-only in a child process and reads every record of every database: a damaged page
- * kills that child (SIGBUS, SIGSEGV) or fails there, never this process. Undefined when all was read.
+ * Opens the store read-only in a child process and reads every record of every database in one
+ * snapshot: a damaged page kills that child (SIGBUS, SIGSEGV) or fails there, never this process.
+ * LMDB keeps no checksums, so an overwritten page can also read as a shorter B-tree without an error:
+ * the counts catch that. Every message is generated with the meta counter in one transaction and leaves
+ * only by eviction, counted the same way, and a dead letter is written and evicted with its dead
+ * message. Undefined when all was read and the counts agree.
  */
 export function probeStore(dir: string): string | undefined {
   const lmdb = createRequire(import.meta.url).resolve('lmdb');
   const code =
     `const { open } = require(${JSON.stringify(lmdb)});` +
     `const root = open({ path: process.argv[1], readOnly: true, maxDbs: 8 });` +
-    `for (const name of ['messages', 'dead-letters', 'meta']) for (const e of root.openDB({ name }).getRange({ snapshot: true })) void e.value;`;
-  const result = spawnSync(process.execPath, ['-e', code, dir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: PROBE_TIMEOUT_MS });
-  if (result.status === 0) return undefined;
+    `const meta = root.openDB({ name: 'meta' });` +
+    `const c = { messages: 0, dead: 0, deadLetters: 0, generated: meta.get('generated') ?? 0, evicted: meta.get('evicted') ?? 0 };` +
+    `for (const { value } of root.openDB({ name: 'messages' }).getRange({ snapshot: true })) { c.messages++; if (value.state === 'dead') c.dead++; }` +
+    `for (const e of root.openDB({ name: 'dead-letters' }).getRange({ snapshot: true })) { void e.value; c.deadLetters++; }` +
+    `for (const e of meta.getRange({ snapshot: true })) void e.value;` +
+    `process.stdout.write(JSON.stringify(c));`;
+  const result = spawnSync(process.execPath, ['-e', code, dir], { stdio: ['ignore', 'pipe', 'pipe'], timeout: PROBE_TIMEOUT_MS });
   if (result.signal) return `reading it killed a probe process with ${result.signal}`;
-  const last = result.stderr.toString().trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${result.status}`;
-  return `LMDB could not read it: ${last.slice(0, 200)}`;
+  if (result.status !== 0) {
+    // Node prints the throwing source line before the error itself: name the error.
+    const lines = result.stderr.toString().trim().split('\n');
+    const last = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.find((l) => /Error/.test(l)) ?? `exit ${result.status}`;
+    return `LMDB could not read it: ${last.slice(0, 200)}`;
+  }
+  return countsProblem(JSON.parse(result.stdout.toString()) as StoreCounts);
+}
+
+/** Why the counts show records lost, or undefined when they agree. */
+export function countsProblem(c: StoreCounts): string | undefined {
+  // A store written before the counter was kept has generated 0 and more messages: nothing to say.
+  const expected = c.generated - c.evicted;
+  if (c.messages < expected) return `${expected - c.messages} of its ${expected} messages cannot be found (${c.generated} generated, ${c.evicted} evicted): part of the file was overwritten`;
+  if (c.deadLetters !== c.dead) return `it holds ${c.deadLetters} dead letters for ${c.dead} dead messages: part of the file was overwritten`;
+  return undefined;
 }
 
 /** The marker if there is one; `present` also when it is unreadable (a store was there all the same). */
@@ -195,9 +227,10 @@ export function checkStore(dir: string): StoreCheck {
   let facts: StoreFileFacts;
   try {
     facts = inspectDataFile(data);
-    if (facts.missingPages > 0) {
-      const problem = probeStore(dir);
-      if (problem) throw new StoreDamagedError(`${data} is damaged (${facts.missingPages} pages short of LMDB's last used page, and ${problem})`);
+    const problem = probeStore(dir);
+    if (problem) {
+      const short = facts.missingPages > 0 ? `${facts.missingPages} pages short of LMDB's last used page, and ` : '';
+      throw new StoreDamagedError(`${data} is damaged (${short}${problem})`);
     }
   } catch (err) {
     if (!(err instanceof StoreDamagedError)) throw new StoreDamagedError(`${data} cannot be read (${(err as Error).message})`);
