@@ -27,29 +27,32 @@ const scrapes = new Map<string, string>();
 const processes: NetlabProcess[] = [];
 let dir: string;
 
-async function scrape(role: string, port: number, proc: NetlabProcess): Promise<void> {
+/** The body of the first 200 from `url`, polled until the process answers it. */
+async function firstOk(url: string, role: string, proc: NetlabProcess): Promise<string> {
   const deadline = Date.now() + SCRAPE_TIMEOUT_MS;
   for (;;) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-      if (res.ok) {
-        scrapes.set(role, await res.text());
-        return;
-      }
+      const res = await fetch(url);
+      if (res.ok) return await res.text();
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline || proc.child.exitCode !== null) throw new Error(`no /metrics from ${role} on ${port}:\n${proc.output().slice(-2000)}`);
+    if (Date.now() > deadline || proc.child.exitCode !== null) throw new Error(`no answer from ${role} at ${url}:\n${proc.output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, SCRAPE_RETRY_MS));
   }
 }
 
-/** Starts a role with its metrics server on a free port and scrapes it once. */
-async function startAndScrape(role: string, args: string[]): Promise<void> {
+/**
+ * Starts a role with its metrics server on a free port and scrapes it once: once `readyUrl` answers
+ * where given (the metrics server is up while a role still opens its state, the dispatcher its store,
+ * and the families of that state are registered on it once open).
+ */
+async function startAndScrape(role: string, args: string[], readyUrl?: string): Promise<void> {
   const metricsPort = await freePort();
   const proc = startNetlab([role, ...args, `--metrics-port=${metricsPort}`, '--metrics-host=127.0.0.1', '--log-level=warn']);
   processes.push(proc);
-  await scrape(role, metricsPort, proc);
+  if (readyUrl) await firstOk(readyUrl, role, proc);
+  scrapes.set(role, await firstOk(`http://127.0.0.1:${metricsPort}/metrics`, role, proc));
 }
 
 beforeAll(async () => {
@@ -59,7 +62,7 @@ beforeAll(async () => {
     // Nothing listens on `closed`: the messenger and tick serve metrics while they retry their backends.
     startAndScrape('messenger', [`--port=${messengerPort}`, '--host=127.0.0.1', `--database-url=postgres://netlab@127.0.0.1:${closed}/netlab`]),
     startAndScrape('tick', [`--bus=nats://127.0.0.1:${closed}`, '--print=none']),
-    startAndScrape('dispatcher', [`--port=${dispatcherPort}`, '--host=127.0.0.1', `--data=${join(dir, 'dispatch')}`]),
+    startAndScrape('dispatcher', [`--port=${dispatcherPort}`, '--host=127.0.0.1', `--data=${join(dir, 'dispatch')}`], `http://127.0.0.1:${dispatcherPort}/readyz`),
     startAndScrape('pingpong-server', [`--port=${pingpongPort}`, '--host=127.0.0.1', '--log=', '--quiet']),
     startAndScrape('echo-server', [`--port=${echoPort}`, '--host=127.0.0.1', '--model=loop']),
   ]);
