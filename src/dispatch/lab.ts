@@ -32,8 +32,6 @@ const KILL_WAIT_POLLS = 40;
 const KILL_WAIT_POLL_MS = 50;
 /** Of a child's stderr, the tail kept for the debug log when it fails. */
 const STDERR_TAIL_CHARS = 2000;
-/** The lab's check of "about 20%": worker exits take whole batches down with them, so it is above 20%. */
-export const DEAD_SHARE_RANGE: [number, number] = [0.12, 0.5];
 const MAX_ATTEMPTS = 3;
 
 interface Sample extends StatsBody {
@@ -166,7 +164,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
   const store = new DispatchStore(dataDir, { readOnly: true });
   let accounting: Accounting;
   try {
-    accounting = auditStore(store, { maxAttempts: MAX_ATTEMPTS, workerRules: true, acceptedByWorkers, deadShareRange: DEAD_SHARE_RANGE });
+    accounting = auditStore(store, { maxAttempts: MAX_ATTEMPTS, workerRules: true, acceptedByWorkers, periodShare: true });
   } finally {
     await store.root.close();
   }
@@ -194,6 +192,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
         leased: accounting.byState.leased,
         dead_letter_share_pct: Number((accounting.deadShare * 100).toFixed(1)),
         period_over_800_share_pct: Number((accounting.periodOver800Share * 100).toFixed(1)),
+        generated_period_over_800_pct: Number((accounting.generatedPeriodOver800Share * 100).toFixed(1)),
         finished_per_s: Number((finished / durationSeconds).toFixed(1)),
         workers: o.workers,
         worker_exits: workerExits,

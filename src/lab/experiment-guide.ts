@@ -131,15 +131,16 @@ export const GUIDES: Record<ExperimentName, ExperimentGuide> = {
     about:
       'A dispatcher hands messages to worker processes in batches over server-sent events, with a lease on every attempt; a message that fails three attempts is dead-lettered into an LMDB store. The workers are chaotic by design (a message with period > 800 fails, one with period > 900 kills its worker, which is restarted), and halfway through the dispatcher itself is SIGKILLed and restarted on the same store.',
     lookFor:
-      'After the crash nothing may be lost or done twice: every generated message is exactly one of done, dead-lettered, queued or leased. About 20% of messages have period > 800 and must end dead-lettered; a worker that exits takes its whole batch with it, so the design expects 12–50% dead-lettered in all (docs/dispatch.md). The red lines on the time series mark the dispatcher kill.',
+      'After the crash nothing may be lost or done twice: every generated message is exactly one of done, dead-lettered, queued or leased. About 20% of messages are generated with period > 800 and must end dead-lettered (checked: that share within sampling error, and none of them ever done); a worker that exits takes its whole batch with it, so more end dead-lettered in all, how many depending on how fast the machine restarts workers (30–39% is typical; docs/dispatch.md). The red lines on the time series mark the dispatcher kill.',
     figures: [
       { key: 'generated', label: () => 'messages generated', unit: 'messages' },
       { key: 'done', label: () => 'done', unit: 'messages' },
       { key: 'dead', label: () => 'dead-lettered', unit: 'messages' },
       { key: 'queued', label: () => 'still queued at the end', unit: 'messages' },
       { key: 'leased', label: () => 'leased at the end', unit: 'messages', target: () => '0 (every lease ended)' },
-      { key: 'dead_letter_share_pct', label: () => 'dead-lettered share of finished', unit: '%', target: () => '12–50% (20% period > 800, plus batches lost with their worker)' },
-      { key: 'period_over_800_share_pct', label: () => 'period > 800 share of finished', unit: '%', target: () => '≈ 20%' },
+      { key: 'dead_letter_share_pct', label: () => 'dead-lettered share of finished', unit: '%', target: () => '> 20%: 20% period > 800, plus batches lost with their worker (not judged)', reference: () => 'typically 30–39% (docs/dispatch.md)' },
+      { key: 'generated_period_over_800_pct', label: () => 'period > 800 share of generated', unit: '%', target: () => '20% within sampling error' },
+      { key: 'period_over_800_share_pct', label: () => 'period > 800 share of finished', unit: '%', target: () => '≈ 20% (a little less: they take 3 attempts to finish)' },
       { key: 'finished_per_s', label: () => 'finished per second', unit: 'msg/s', reference: () => `bench: 1,000 workers, no sleeping: 3,280 finished/s (${REF})` },
       { key: 'workers', label: () => 'worker processes', unit: '' },
       { key: 'worker_exits', label: () => 'worker exits (restarted)', unit: '' },
