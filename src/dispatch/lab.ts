@@ -134,6 +134,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
 
   const kills = Array.from({ length: o.dispatcherKills }, (_, i) => ((i + 1) * o.durationMs) / (o.dispatcherKills + 1));
   let killed = 0;
+  let leasesOpenAtKills = 0;
   /** The kills and restarts, for the report's time series. */
   const events: { at: number; label: string }[] = [];
   const deadline = performance.now() + o.durationMs;
@@ -148,6 +149,10 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
       events.push({ at: Number(elapsed().toFixed(2)), label: 'dispatcher SIGKILL' });
       dispatcher.kill('SIGKILL');
       await dispatcher.exited;
+      // What the killed dispatcher left committed: the leases its restart must fail, every one of them.
+      const open = await openLeases(dataDir);
+      leasesOpenAtKills += open;
+      logger.info({ leasesOpen: open }, `${open} leases open in the store after the kill`);
       dispatcher = spawnMain(dispatcherArgs);
       await waitReady(url, dispatcher);
       events.push({ at: Number(elapsed().toFixed(2)), label: 'restarted' });
@@ -165,6 +170,14 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
   let accounting: Accounting;
   try {
     accounting = auditStore(store, { maxAttempts: MAX_ATTEMPTS, workerRules: true, acceptedByWorkers, periodShare: true });
+    if (killed > 0) {
+      const failed = accounting.attemptsByReason['dispatcher-restart'];
+      accounting.checks.push({
+        name: 'every lease open at a dispatcher kill failed once, at the restart (dispatcher-restart)',
+        pass: failed === leasesOpenAtKills,
+        detail: `${leasesOpenAtKills} leases open in the store after ${killed} kills; ${failed} attempts failed as dispatcher-restart`,
+      });
+    }
   } finally {
     await store.root.close();
   }
@@ -197,6 +210,7 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
         workers: o.workers,
         worker_exits: workerExits,
         dispatcher_kills: killed,
+        leases_open_at_kills: leasesOpenAtKills,
       },
       files: { accounting: basename(accountingFile), ...(o.data ? { store: dataDir } : {}) },
       series: Object.fromEntries((['queued', 'leased', 'done', 'dead'] as const).map((k) => [k, samples.map((s) => ({ x: s.t, y: s[k] }))])),
@@ -206,6 +220,18 @@ async function runLab(o: LabOptions, { logger, lifecycle }: RoleContext, dataDir
     logger.info({ report: o.report }, 'report written');
   }
   return pass ? EXIT_OK : EXIT_FAILED;
+}
+
+/** Messages leased in the store of a dispatcher that is not running (read-only; LMDB readers need no lock). */
+async function openLeases(dataDir: string): Promise<number> {
+  const store = new DispatchStore(dataDir, { readOnly: true });
+  try {
+    let open = 0;
+    for (const m of store.allMessages()) if (m.state === 'leased') open++;
+    return open;
+  } finally {
+    await store.root.close();
+  }
 }
 
 function liveLine(s: StatsBody, exits: number): string {
