@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.js';
 import type { DispatchEngine, EngineObserver } from './engine.js';
-import { MESSAGE_STATES } from './protocol.js';
+import { FAILURE_REASONS, MESSAGE_STATES } from './protocol.js';
 
 /** The dispatcher's counters and histograms, fed by the returned observer: give it to the engine when opening it. */
 export function dispatcherObserver(registry: Registry): EngineObserver {
@@ -32,6 +32,10 @@ export function dispatcherObserver(registry: Registry): EngineObserver {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  // Every reason and both batch outcomes exist at 0 from the first scrape: rate() then has samples before
+  // the first failure, and a dashboard shows 0, not "No data" (or nothing, for a series one scrape old).
+  for (const reason of Object.values(FAILURE_REASONS)) failed.labels(reason).inc(0);
+  for (const reported of ['true', 'false']) batchSeconds.zero({ reported });
   return {
     generated: (n) => generated.inc(n),
     leased: (n) => leases.inc(n),

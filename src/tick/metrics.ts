@@ -51,12 +51,15 @@ export function createTickMetrics(registry: Registry): TickMetrics {
 }
 
 /**
- * Creates every counter child of one app at 0, so a dashboard shows 0 (not "No data") for events that
- * have not happened yet: duplicates, disconnects, losses.
+ * Creates every counter and histogram child of one app at 0, so a dashboard shows 0 (not "No data") for
+ * events that have not happened yet: duplicates, disconnects, losses.
  */
 export function initTickMetrics(m: TickMetrics, bus: string, direction: string): void {
   for (const c of [m.received, m.lost, m.reordered, m.duplicates, m.peerRestarts]) c.labels({ bus, direction }).inc(0);
   for (const c of [m.sent, m.unpublished, m.skipped, m.disconnects, m.subscriptionLosses]) c.labels({ bus }).inc(0);
+  // The histograms too: a quantile over rate() needs samples from before the first tick.
+  for (const h of [m.dt, m.rtt]) h.zero({ bus, direction });
+  m.jitter.zero({ bus });
 }
 
 /** `netlab_tick_rejected_total{reason}`: messages on the peer's key that did not count as its ticks. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Registry } from '../../src/core/metrics.js';
+import { createRegistry, Registry } from '../../src/core/metrics.js';
 import { BusKind, StatusListeners, type Bus, type BusStatus, type BusStatusListener } from '../../src/tick/bus.js';
-import { createTickMetrics } from '../../src/tick/metrics.js';
+import { createTickMetrics, initTickMetrics } from '../../src/tick/metrics.js';
 import { encodeTick } from '../../src/tick/protocol.js';
 import { createTickRejections, TickApp, tickKey } from '../../src/tick/tick-app.js';
 import { parseSummaryLine } from '../../src/tick/tick-stats.js';
@@ -249,5 +249,16 @@ describe('TickApp (pure, on a loopback bus with a manual clock)', () => {
     const r = b.app.result();
     expect(r.received).toBe(200);
     expect(r.dt_us).toMatchObject({ count: 100, p50: 500, max: 500 });
+  });
+});
+
+describe('tick metrics before the first tick', () => {
+  it('exist at 0 for the histograms too, so a quantile over rate() has samples from the first scrape', async () => {
+    const registry = createRegistry('tick');
+    const m = createTickMetrics(registry);
+    initTickMetrics(m, 'nats', 'app2->app1');
+    const text = await registry.metrics();
+    for (const name of ['netlab_tick_dt_seconds', 'netlab_tick_rtt_seconds']) expect(text).toMatch(new RegExp(`${name}_count\\{[^}]*bus="nats",direction="app2->app1"[^}]*\\} 0`));
+    expect(text).toMatch(/netlab_tick_schedule_jitter_seconds_count\{[^}]*bus="nats"[^}]*\} 0/);
   });
 });
