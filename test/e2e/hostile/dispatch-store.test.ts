@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync, statSync, truncateSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_STORE_DAMAGED } from '../../../src/core/exit-codes.js';
+import { mulberry32, uniformInt } from '../../../src/core/prng.js';
 import { DATA_FILE, MARKER_FILE } from '../../../src/dispatch/store-check.js';
 import { DispatchStore, type MessageRecord } from '../../../src/dispatch/store.js';
 import { newXid } from '../../../src/dispatch/xid.js';
@@ -116,17 +117,10 @@ describe('a damaged dispatcher store stops the role with one line and exit 65, n
   });
 });
 
-/** Seeded bytes, so a run damages the same pages the same way. */
+/** Seeded bytes (core's PRNG), so a run damages the same pages the same way. */
 function seededBytes(seed: number, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const random = mulberry32(seed);
+  return Buffer.from(Array.from({ length }, () => uniformInt(random, 0, 255)));
 }
 
 describe('damage inside a whole file (LMDB keeps no checksums) never starts a store with records missing', () => {
