@@ -145,6 +145,7 @@ export const GUIDES: Record<ExperimentName, ExperimentGuide> = {
       { key: 'workers', label: () => 'worker processes', unit: '' },
       { key: 'worker_exits', label: () => 'worker exits (restarted)', unit: '' },
       { key: 'dispatcher_kills', label: () => 'dispatcher SIGKILLs', unit: '', target: () => '1' },
+      { key: 'leases_open_at_kills', label: () => 'leases open at the kills', unit: 'leases', target: () => 'each failed once, at the restart' },
     ],
     screen: ['done', 'dead_letter_share_pct', 'dispatcher_kills'],
     charts: [
