@@ -36,7 +36,7 @@ interface PendingRequest {
  * for an answer, and the client log. A PONG is paired with its request by n, never by arrival
  * order, so answers that come back out of order (each is delayed independently) land on the right
  * request. A request not answered within the timeout is logged as a timeout at that moment; its
- * PONG, if it comes later, is counted as late and not paired.
+ * PONG, if it comes later (by the clock, whichever callback runs first), is counted as late and not paired.
  */
 export class PingPongClientCore {
   private nextN = 0;
@@ -83,7 +83,12 @@ export class PingPongClientCore {
         return this.observer.keepalive?.(message.k, atMs);
       case 'pong': {
         const request = this.pending.get(message.n);
-        if (request) {
+        // Past its deadline by the clock, the request timed out even if its timer has not run yet: on a
+        // busy machine the event loop can read the answer before it runs the due timer.
+        if (request && atMs - request.sentAtMs > this.settings.timeoutMs) {
+          clearTimeout(request.timer);
+          this.expire(message.n, request.sentAtMs + this.settings.timeoutMs);
+        } else if (request) {
           clearTimeout(request.timer);
           this.pending.delete(message.n);
           if (!this.log.discards) this.log.append(clientAnsweredLine(new Date(request.sentAtMs), request.text, new Date(atMs), message.text));
@@ -101,11 +106,11 @@ export class PingPongClientCore {
     }
   }
 
-  private expire(n: number): void {
+  private expire(n: number, atMs = this.clock()): void {
     const request = this.pending.get(n);
     if (!request) return;
     this.pending.delete(n);
-    this.timedOut.set(n, this.clock());
+    this.timedOut.set(n, atMs);
     if (this.timedOut.size > MAX_REMEMBERED_TIMEOUTS) this.timedOut.delete(this.timedOut.keys().next().value!);
     if (!this.log.discards) this.log.append(clientTimeoutLine(new Date(request.sentAtMs), request.text, this.settings.markers));
     this.observer.timeout?.(n);

@@ -29,6 +29,10 @@ export interface PingPongRunOptions extends Omit<PingPongServerOptions, 'host' |
 
 /** How long the server may take to start listening. */
 export const SERVER_START_TIMEOUT_MS = 15_000;
+/** How long the clients may take to start and connect, all of them (Node starts each). */
+export const CLIENT_START_TIMEOUT_MS = 30_000;
+/** The server's console line for each connection (the exercise's wording, in every marker set). */
+const CONNECTED_LINE = /^Client \d+ connected: /;
 /** Beyond the children's own grace period, how long to wait before killing one that hangs. */
 const KILL_AFTER_MS = 5_000;
 
@@ -78,6 +82,9 @@ export async function runPingPong(options: PingPongRunOptions, { logger, lifecyc
     children.push(server);
     await waitForListening(server, logger);
 
+    // The run's clock starts when every client is connected, not when it was spawned: on a busy machine a
+    // client's Node can take longer to start than a scaled run lasts.
+    const connected = waitForClients(server, options.clients);
     for (let i = 1; i <= options.clients; i++) {
       children.push(startChild(`client${i}`, [
         'pingpong-client', '--host', '127.0.0.1', '--port', String(port), '--log', files.clients[i - 1]!, '--stats', files.stats[i - 1]!,
@@ -85,6 +92,7 @@ export async function runPingPong(options: PingPongRunOptions, { logger, lifecyc
         '--interval-min', `${options.intervalMin}ms`, '--interval-max', `${options.intervalMax}ms`, '--timeout', `${options.timeout}ms`, ...shared,
       ], logger));
     }
+    await connected;
     say(text.running(options.clients, options.duration));
     const wallMs = options.duration * options.timeScale;
     if (options.timeScale !== 1) say(text.scaled(options.timeScale, wallMs));
@@ -187,6 +195,18 @@ async function waitForListening(server: Child, logger: Logger): Promise<void> {
     throw err;
   }
   logger.debug('server is accepting connections');
+}
+
+/** Resolves once the server printed a "Client N connected" line for each of `count` clients. */
+async function waitForClients(server: Child, count: number): Promise<void> {
+  let seen = 0;
+  try {
+    await server.process.waitFor((line) => CONNECTED_LINE.test(line) && ++seen === count, CLIENT_START_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`${seen} of ${count} clients connected within ${CLIENT_START_TIMEOUT_MS} ms`, { cause: err });
+    if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`the server exited with code ${err.exitCode} while the clients connected`, { cause: err });
+    throw err;
+  }
 }
 
 const stopChild = (child: Child, killAfterMs: number): Promise<number> => child.process.stop('SIGTERM', killAfterMs);

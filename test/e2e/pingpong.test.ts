@@ -27,7 +27,8 @@ describe('netlab pingpong (the exercise run.py)', () => {
     expect(out.filter((l) => l.startsWith('Все процессы завершены.'))).toHaveLength(1);
     // run.py's order: started, running, timeout, all stopped
     const at = (re: RegExp) => out.findIndex((l) => re.test(l));
-    expect(at(/^Начало/)).toBeLessThan(at(/^Сервер и/));
+    expect(at(/^Начало/)).toBeLessThan(at(/^Client 1 connected/));
+    expect(at(/^Client 2 connected/)).toBeLessThan(at(/^Сервер и/)); // the run's clock starts once every client is connected
     expect(at(/Timeout!/)).toBeLessThan(at(/^Все процессы/));
 
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ExperimentReport;

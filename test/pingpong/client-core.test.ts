@@ -51,6 +51,30 @@ describe('ping-pong client protocol state', () => {
     expect(log.lines).toHaveLength(1);
   });
 
+  it('judges a PONG read after the deadline by the clock as late, even when the due timer has not run yet', () => {
+    const late: [number, number][] = [];
+    const answered: number[] = [];
+    const timeouts: number[] = [];
+    const { core, log } = setup({ late: (n, _t, by) => late.push([n, by]), answered: (n) => answered.push(n), timeout: (n) => timeouts.push(n) });
+    core.begin();
+    core.begin();
+    // A busy event loop: the clock moves on, no timer runs, then both answers are read at once.
+    vi.setSystemTime(Date.now() + 2000);
+    core.receive(line('[0/1] PONG (1)')); // exactly at the deadline: in time
+    vi.setSystemTime(Date.now() + 150);
+    core.receive(line('[1/0] PONG (1)'));
+    expect(answered).toEqual([1]);
+    expect(timeouts).toEqual([0]);
+    expect(late).toEqual([[0, 150]]);
+    expect(log.lines).toEqual([
+      '2025-09-01;12:00:00.000;[1] PING;12:00:02.000;[0/1] PONG (1)',
+      '2025-09-01;12:00:00.000;[0] PING;(таймаут);(таймаут)',
+    ]);
+    vi.runAllTimers(); // the cleared timers log nothing more
+    expect(log.lines).toHaveLength(2);
+    expect(core.pendingCount).toBe(0);
+  });
+
   it('uses the English timeout marker with --markers en', () => {
     const { core, log } = setup({}, MARKER_SETS.en);
     core.begin();
