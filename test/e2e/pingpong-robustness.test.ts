@@ -34,9 +34,11 @@ describe('pingpong robustness', () => {
 
     const before = requestNumbers(readLines(join(dir, 'server1.log')));
     const after = requestNumbers(readLines(join(dir, 'server2.log')));
-    expect(before[0]).toBe(0);
+    // A server logs each request when it answers it, and answers are delayed independently: the log's
+    // order is the answers' order, so the counter is judged by the smallest and largest n.
+    expect(Math.min(...before)).toBe(0);
     expect(after.length).toBeGreaterThan(3);
-    expect(after[0]).toBeGreaterThan(before.at(-1)!); // the counter went on, it did not restart at 0
+    expect(Math.min(...after)).toBeGreaterThan(Math.max(...before)); // the counter went on, it did not restart at 0
     const all = requestNumbers(readLines(join(dir, 'client.log'))).sort((a, b) => a - b);
     expect(all).toEqual(all.map((_, i) => i)); // every request has exactly one client.log line
     expect(JSON.parse(readFileSync(join(dir, 'stats.json'), 'utf8'))).toMatchObject({ reconnects: 1 });
