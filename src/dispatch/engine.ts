@@ -213,9 +213,11 @@ export class DispatchEngine {
     const batch = client.batch;
     if (!batch || this.closing) return { accepted: 0, ignored: ids.length };
     const now = Date.now();
+    // Past the lease's end by the clock, the lease has expired even if its timer has not run yet: a busy
+    // event loop can read the report before it runs the due timer.
+    let last = !batch.expired && now - batch.leasedAt > this.options.leaseMs ? this.expire(client, batch) : undefined;
     const started = performance.now();
     let accepted = 0;
-    let last: Promise<boolean> | undefined;
     const seen = new Set<string>();
     for (const id of ids) {
       if (seen.has(id)) continue;
@@ -265,9 +267,9 @@ export class DispatchEngine {
     return { last, failed };
   }
 
-  /** The lease ran out: the messages fail; the client stays busy until it reports or leaves. */
-  private expire(client: Client, batch: Batch): void {
-    if (client.batch !== batch || this.closing) return;
+  /** The lease ran out: the messages fail; the client stays busy until it reports or leaves. Resolves once committed. */
+  private expire(client: Client, batch: Batch): Promise<boolean> | undefined {
+    if (client.batch !== batch || this.closing) return undefined;
     const now = Date.now();
     const { last, failed } = this.failHeld(client, batch, FAILURE_REASONS.leaseExpired, now);
     batch.expired = true;
@@ -275,6 +277,7 @@ export class DispatchEngine {
     this.options.logger.warn({ client: client.id, messages: failed }, 'lease expired');
     last?.catch((err: unknown) => this.options.onFatal(err));
     this.pump();
+    return last;
   }
 
   /** Records a failed attempt; the message goes back to the queue, or to the dead letters after the last attempt. */
@@ -370,7 +373,7 @@ export class DispatchEngine {
         last = store.putMessage(record);
       }
       this.leasedCount += ids.length;
-      const batch: Batch = { ids, leasedAt: now, expired: false, timer: setTimeout(() => this.expire(client, batch), Math.min(leaseMs, MAX_LEASE_TIMER_MS)) };
+      const batch: Batch = { ids, leasedAt: now, expired: false, timer: setTimeout(() => void this.expire(client, batch), Math.min(leaseMs, MAX_LEASE_TIMER_MS)) };
       batch.timer.unref();
       client.batch = batch;
       this.options.observer?.leased?.(ids.length);

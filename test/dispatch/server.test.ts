@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_REPORT_BYTES } from '../../src/dispatch/protocol.js';
 import { DispatchStore } from '../../src/dispatch/store.js';
 import { isXid } from '../../src/dispatch/xid.js';
@@ -152,6 +152,24 @@ describe('dispatcher over HTTP', () => {
     for (const id of ids) expect(store().getMessage(id)).toMatchObject({ state: 'queued', attempts: [{ reason: 'lease-expired' }] });
     expect(a.messages()).toHaveLength(2);
     expect((await report(d.url, a.client, ids)).body).toEqual({ accepted: 0, ignored: 2 });
+    const next = await a.waitMessages(4);
+    expect(next.slice(2).map((m) => m.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('a report read after the lease ended by the clock is too late, even before the lease timer has run', async () => {
+    d = await startTestDispatcher({ leaseMs: 30_000 });
+    const a = await open(2);
+    const ids = (await a.waitMessages(2)).map((m) => m.id);
+    // A busy event loop: the clock is past the lease's end, its timer has not run, and the report is read first.
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 30_001);
+    try {
+      expect(await d.engine.report(a.client, ids)).toEqual({ accepted: 0, ignored: 2 });
+    } finally {
+      clock.mockRestore();
+    }
+    // Failed once, by the lease, and (the client being free again) already leased to it anew.
+    for (const id of ids) expect(store().getMessage(id)).toMatchObject({ attempts: [{ client: a.client, reason: 'lease-expired' }] });
     const next = await a.waitMessages(4);
     expect(next.slice(2).map((m) => m.id).sort()).toEqual([...ids].sort());
   });
