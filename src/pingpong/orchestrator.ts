@@ -29,8 +29,9 @@ export interface PingPongRunOptions extends Omit<PingPongServerOptions, 'host' |
 
 /** How long the server may take to start listening. */
 export const SERVER_START_TIMEOUT_MS = 15_000;
-/** How long the clients may take to start and connect, all of them (Node starts each). */
+/** How long the clients may take to start and connect: this, plus a second for each (each is a Node process). */
 export const CLIENT_START_TIMEOUT_MS = 30_000;
+const CLIENT_START_EACH_MS = 1_000;
 /** The server's console line for each connection (the exercise's wording, in every marker set). */
 const CONNECTED_LINE = /^Client \d+ connected: /;
 /** Beyond the children's own grace period, how long to wait before killing one that hangs. */
@@ -200,10 +201,11 @@ async function waitForListening(server: Child, logger: Logger): Promise<void> {
 /** Resolves once the server printed a "Client N connected" line for each of `count` clients. */
 async function waitForClients(server: Child, count: number): Promise<void> {
   let seen = 0;
+  const timeoutMs = CLIENT_START_TIMEOUT_MS + count * CLIENT_START_EACH_MS;
   try {
-    await server.process.waitFor((line) => CONNECTED_LINE.test(line) && ++seen === count, CLIENT_START_TIMEOUT_MS);
+    await server.process.waitFor((line) => CONNECTED_LINE.test(line) && ++seen === count, timeoutMs);
   } catch (err) {
-    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`${seen} of ${count} clients connected within ${CLIENT_START_TIMEOUT_MS} ms`, { cause: err });
+    if (err instanceof ProcessWaitError && err.kind === 'timeout') throw new Error(`${seen} of ${count} clients connected within ${timeoutMs} ms`, { cause: err });
     if (err instanceof ProcessWaitError && err.kind === 'exited') throw new Error(`the server exited with code ${err.exitCode} while the clients connected`, { cause: err });
     throw err;
   }
