@@ -83,13 +83,12 @@ export class PingPongClientCore {
         return this.observer.keepalive?.(message.k, atMs);
       case 'pong': {
         const request = this.pending.get(message.n);
+        if (request) clearTimeout(request.timer);
         // Past its deadline by the clock, the request timed out even if its timer has not run yet: on a
         // busy machine the event loop can read the answer before it runs the due timer.
         if (request && atMs - request.sentAtMs > this.settings.timeoutMs) {
-          clearTimeout(request.timer);
           this.expire(message.n, request.sentAtMs + this.settings.timeoutMs);
         } else if (request) {
-          clearTimeout(request.timer);
           this.pending.delete(message.n);
           if (!this.log.discards) this.log.append(clientAnsweredLine(new Date(request.sentAtMs), request.text, new Date(atMs), message.text));
           this.observer.answered?.(message.n, atMs - request.sentAtMs);
